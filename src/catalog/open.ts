@@ -1,0 +1,16 @@
+import path from 'node:path';
+import type { Catalog } from './catalog.js';
+import { openPostgresCatalog } from './postgres/index.js';
+import { openSqliteCatalog } from './sqlite/index.js';
+
+/**
+ * Opens the catalog named by the `catalog:` setting: a `postgres://` or `postgresql://` url opens
+ * the shared PostgreSQL catalog; anything else is a SQLite file, relative to `baseDir` (the folder
+ * of reprise.yaml). Throws REPRISE_CATALOG (password redacted) when it cannot be opened.
+ * Idempotent: opening twice applies migrations once.
+ */
+export async function openCatalog(setting: string, baseDir: string): Promise<Catalog> {
+  if (/^postgres(ql)?:\/\//i.test(setting)) return openPostgresCatalog(setting);
+  if (setting === ':memory:') return openSqliteCatalog(setting);
+  return openSqliteCatalog(path.resolve(baseDir, setting));
+}
