@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
+import { isRepriseError, type ErrorCode, type RepriseError } from '../../../../src/core/errors.js';
 import { createMysqlSource } from '../../../../src/sources/mysql/index.js';
 import type { MysqlSourceConfig } from '../../../../src/sources/mysql/schema.js';
 import type { Source, SourceInfo } from '../../../../src/sources/source.js';
@@ -27,14 +27,14 @@ function config(url: string, extra: Partial<MysqlSourceConfig> = {}): MysqlSourc
 }
 const signal = () => new AbortController().signal;
 
-async function expectCode(p: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<Error> {
+async function expectCode(p: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<RepriseError> {
   const err = await (typeof p === 'function' ? p() : p).then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(isRepriseError(err, code), `expected ${code}, got ${String(err)}`).toBe(true);
   expect((err as { hint: string }).hint.length).toBeGreaterThan(10);
-  return err as Error;
+  return err as RepriseError;
 }
 
 async function checksums(db: string): Promise<Record<string, string>> {
@@ -181,7 +181,7 @@ describe('mysql source', () => {
     try {
       const noTools: Source = createMysqlSource('s', config(`${SERVER}/${SRC}`), { searchPath: empty });
       const err = await expectCode(noTools.inspect(signal()), 'REPRISE_TOOL_MISSING');
-      expect((err as { hint: string }).hint).toContain('mariadb-client');
+      expect(err.hint).toContain('mariadb-client');
       await expectCode(collectDump(noTools.dump(signal())), 'REPRISE_TOOL_MISSING');
       const info: SourceInfo = { kind: 'mariadb', location: '', versions: {}, facts: {} };
       await expectCode(noTools.restore(replay(new Map()), { target: `${SERVER}/x`, force: false, info, signal: signal() }), 'REPRISE_TOOL_MISSING');
