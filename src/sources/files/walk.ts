@@ -1,0 +1,154 @@
+import type { BigIntStats } from 'node:fs';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RepriseError } from '../../core/errors.js';
+import { throwIfAborted } from './abort.js';
+import type { ExcludeMatcher } from './exclude.js';
+import { errnoCode, sourceUnreadable } from './fs-errors.js';
+import { ROOT_PART } from './part-name.js';
+
+export type EntryType = 'file' | 'dir' | 'symlink';
+
+export interface WalkEntry {
+  /** '/'-separated path relative to the root; `.` for the root itself. */
+  rel: string;
+  abs: string;
+  type: EntryType;
+  stat: BigIntStats;
+  /** For symlinks: the target as stored in the link (never followed). */
+  linkTarget?: string;
+}
+
+/** Something the walk left out that the operator may want to know about. */
+export interface WalkWarning {
+  path: string;
+  /**
+   * `special`: socket, FIFO or device; `vanished`: deleted between listing and lstat;
+   * `name-encoding`: a name or link target that is not valid UTF-8 (parts are named by strings).
+   */
+  reason: 'special' | 'vanished' | 'name-encoding';
+  message: string;
+}
+
+export interface WalkOptions {
+  exclude: ExcludeMatcher;
+  /** Do not descend into directories on another device than the root (the mount point itself is kept). */
+  oneFileSystem: boolean;
+  signal: AbortSignal;
+  onWarning?: (warning: WalkWarning) => void;
+}
+
+/**
+ * Walks `root` lazily, depth first, names sorted by their bytes so two walks of the same tree
+ * yield the same order; a directory comes before its content. Symlinks are reported, never
+ * followed (except `root` itself, which may be a link to a directory). Only one listing per
+ * directory level is held in memory.
+ * Throws REPRISE_SOURCE_UNREADABLE (root missing or not a directory, a directory that cannot be
+ * listed) and REPRISE_ABORTED. Reads only; idempotent.
+ */
+export async function* walkTree(root: string, options: WalkOptions): AsyncGenerator<WalkEntry> {
+  throwIfAborted(options.signal);
+  let rootStat: BigIntStats;
+  try {
+    rootStat = await stat(root, { bigint: true });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new RepriseError('REPRISE_SOURCE_UNREADABLE', `source path ${root} does not exist`, {
+        cause: err,
+        hint: 'Check `path` of this files source in reprise.yaml (relative paths start at the file\'s folder).',
+        details: { path: root },
+      });
+    }
+    throw sourceUnreadable(root, err);
+  }
+  if (!rootStat.isDirectory()) {
+    throw new RepriseError('REPRISE_SOURCE_UNREADABLE', `source path ${root} is not a directory`, {
+      hint: 'A files source backs up a directory tree: point `path` at the folder that holds the file.',
+      details: { path: root },
+    });
+  }
+  yield { rel: ROOT_PART, abs: root, type: 'dir', stat: rootStat };
+  yield* walkDir(root, '', rootStat.dev, options);
+}
+
+async function* walkDir(absDir: string, relDir: string, rootDev: bigint, options: WalkOptions): AsyncGenerator<WalkEntry> {
+  const names = await listSorted(absDir, relDir, options);
+  for (const name of names) {
+    throwIfAborted(options.signal);
+    const rel = relDir === '' ? name : `${relDir}/${name}`;
+    const abs = join(absDir, name);
+    let st: BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        options.onWarning?.({ path: rel, reason: 'vanished', message: `${rel} was deleted during the walk; skipped` });
+        continue;
+      }
+      throw sourceUnreadable(abs, err, 'cannot stat');
+    }
+    const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+    if (type === undefined) {
+      if (!options.exclude(rel, false)) {
+        options.onWarning?.({ path: rel, reason: 'special', message: `${rel} is a socket, FIFO or device; skipped` });
+      }
+      continue;
+    }
+    if (options.exclude(rel, type === 'dir')) continue;
+    if (type === 'symlink') {
+      const linkTarget = await readLinkUtf8(abs, rel, options);
+      if (linkTarget !== undefined) yield { rel, abs, type, stat: st, linkTarget };
+      continue;
+    }
+    yield { rel, abs, type, stat: st };
+    if (type === 'dir' && !(options.oneFileSystem && st.dev !== rootDev)) {
+      yield* walkDir(abs, rel, rootDev, options);
+    }
+  }
+}
+
+async function listSorted(absDir: string, relDir: string, options: WalkOptions): Promise<string[]> {
+  let raw: Buffer[];
+  try {
+    raw = await readdir(absDir, { encoding: 'buffer' });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' && relDir !== '') {
+      options.onWarning?.({ path: relDir, reason: 'vanished', message: `${relDir} was deleted during the walk; its content is skipped` });
+      return [];
+    }
+    throw sourceUnreadable(absDir, err, 'cannot list');
+  }
+  // Byte order, not locale order: the same tree must give the same snapshot on any machine.
+  raw.sort(Buffer.compare);
+  const names: string[] = [];
+  for (const bytes of raw) {
+    const name = bytes.toString('utf8');
+    if (Buffer.from(name, 'utf8').equals(bytes)) {
+      names.push(name);
+    } else {
+      const shown = relDir === '' ? name : `${relDir}/${name}`;
+      options.onWarning?.({ path: shown, reason: 'name-encoding', message: `${shown}: name is not valid UTF-8; skipped` });
+    }
+  }
+  return names;
+}
+
+async function readLinkUtf8(abs: string, rel: string, options: WalkOptions): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readlink(abs, { encoding: 'buffer' });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      options.onWarning?.({ path: rel, reason: 'vanished', message: `${rel} was deleted during the walk; skipped` });
+      return undefined;
+    }
+    throw sourceUnreadable(abs, err, 'cannot read link');
+  }
+  const target = bytes.toString('utf8');
+  if (!Buffer.from(target, 'utf8').equals(bytes)) {
+    options.onWarning?.({ path: rel, reason: 'name-encoding', message: `${rel}: link target is not valid UTF-8; skipped` });
+    return undefined;
+  }
+  return target;
+}
