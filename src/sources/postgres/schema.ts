@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { duration } from '../../config/fields.js';
 import { sourceCommon } from '../common-schema.js';
 
 export const postgresSourceSchema = z.strictObject({
@@ -13,6 +14,10 @@ export const postgresSourceSchema = z.strictObject({
   jobs: z.number().int().positive().optional(),
   /** Also dump roles and other globals when the user may read them. */
   globals: z.boolean().default(true),
+  /** Folder holding pg_dump, pg_restore, pg_dumpall and psql (e.g. /usr/lib/postgresql/16/bin); default: PATH. */
+  bin_dir: z.string().min(1).optional(),
+  /** Give up (instead of waiting) when a table lock is not granted within this time (`--lock-wait-timeout`). */
+  lock_wait_timeout: duration.optional(),
   ...sourceCommon,
 });
 export type PostgresSourceConfig = z.output<typeof postgresSourceSchema>;

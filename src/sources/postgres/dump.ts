@@ -1,0 +1,94 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readdir, rm, stat, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addAbortSignal } from 'node:stream';
+import { RepriseError, isRepriseError } from '../../core/errors.js';
+import type { DumpPart } from '../source.js';
+import { withDatabase } from './conn.js';
+import { maintenanceConn, planDump, type DatabaseFacts, type DumpPlan } from './inspect.js';
+import { databasePrefix, GLOBALS_PART } from './layout.js';
+import { runTool } from './run-tool.js';
+import type { PostgresSourceConfig } from './schema.js';
+
+/** pg_dump arguments for one database: directory format, uncompressed (the repository compresses and deduplicates). */
+export function pgDumpArgs(config: PostgresSourceConfig, plan: DumpPlan, db: DatabaseFacts, outDir: string): string[] {
+  const args = ['--format=directory', '-Z0', `--jobs=${plan.jobs}`, `--file=${outDir}`, '--no-password'];
+  for (const table of config.include_tables ?? []) args.push(`--table=${table}`);
+  for (const table of config.exclude_tables ?? []) args.push(`--exclude-table=${table}`);
+  if (config.lock_wait_timeout !== undefined) args.push(`--lock-wait-timeout=${Math.max(1, Math.round(config.lock_wait_timeout))}ms`);
+  args.push(`--dbname=${withDatabase(plan.conn, db.name).url}`);
+  return args;
+}
+
+/** toc.dat first (it describes the rest), then the data files in a stable order. */
+function orderDumpFiles(files: string[]): string[] {
+  const rank = (file: string): number => (file === 'toc.dat' ? 0 : file === 'blobs.toc' ? 1 : 2);
+  return [...files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
+}
+
+async function filePart(name: string, path: string, signal: AbortSignal, extra?: Record<string, unknown>): Promise<DumpPart> {
+  const info = await stat(path);
+  return {
+    name,
+    type: 'file',
+    mode: info.mode,
+    size: info.size,
+    ...(extra === undefined ? {} : { extra }),
+    open: () => addAbortSignal(signal, createReadStream(path, { highWaterMark: 1 << 20 })),
+  };
+}
+
+async function dumpGlobals(plan: DumpPlan, config: PostgresSourceConfig, path: string, signal: AbortSignal): Promise<boolean> {
+  if (plan.globals === 'skipped' || plan.pgDumpall === undefined) return false;
+  const args = ['--globals-only', '--no-password', `--dbname=${maintenanceConn(config, plan.conn).url}`];
+  if (plan.globals === 'no-role-passwords') args.push('--no-role-passwords');
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await runTool(plan.pgDumpall.path, args, { env: plan.env, signal, password: plan.conn.password, stdout: handle.fd });
+    return true;
+  } catch (err) {
+    // Managed services deny parts of the catalog even to admin roles: roles are a bonus, not the backup.
+    if (isRepriseError(err, 'REPRISE_TOOL_FAILED') && /permission denied/i.test(err.message)) return false;
+    throw err;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Yields the parts of a consistent dump of every configured database: `globals.sql` (roles,
+ * tablespaces; when readable) then `<db>/<file>` for each file of `pg_dump -Fd -Z0 -j N`. Each
+ * database is dumped completely into a private temp folder (0700) before its first part is
+ * yielded, so a failing pg_dump throws REPRISE_TOOL_FAILED and never yields a partial dump. The
+ * folder is removed when the iteration ends, fails or is abandoned; abort kills pg_dump and its
+ * workers. Throws as planDump, REPRISE_TOOL_FAILED, REPRISE_ABORTED.
+ */
+export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortSignal): AsyncGenerator<DumpPart> {
+  const plan = await planDump(config, signal);
+  const dir = await mkdtemp(join(tmpdir(), 'reprise-pg-'));
+  try {
+    await chmod(dir, 0o700);
+    const globalsPath = join(dir, GLOBALS_PART);
+    if (await dumpGlobals(plan, config, globalsPath, signal)) {
+      yield await filePart(GLOBALS_PART, globalsPath, signal, { globals: plan.globals });
+      await rm(globalsPath, { force: true });
+    }
+    for (const db of plan.databases) {
+      const prefix = databasePrefix(db.name);
+      const outDir = join(dir, `db-${plan.databases.indexOf(db)}`);
+      await runTool(plan.pgDump.path, pgDumpArgs(config, plan, db, outDir), { env: plan.env, signal, password: plan.conn.password });
+      for (const file of orderDumpFiles(await readdir(outDir))) {
+        const path = join(outDir, file);
+        const extra = file === 'toc.dat' ? { database: db.name, encoding: db.encoding, collate: db.collate, ctype: db.ctype } : undefined;
+        yield await filePart(`${prefix}/${file}`, path, signal, extra);
+        // The consumer has read it: free the disk before the next database is dumped.
+        await rm(path, { force: true });
+      }
+      await rm(outDir, { recursive: true, force: true });
+    }
+    if (signal.aborted) throw new RepriseError('REPRISE_ABORTED', 'operation cancelled');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
