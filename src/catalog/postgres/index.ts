@@ -209,25 +209,27 @@ class PostgresCatalog implements Catalog {
     // A dedicated session: a session-level advisory lock lives exactly as long as this client's
     // connection, so a crashed holder frees it with its connection.
     const client = await this.#guard('withLock', () => this.#pool.connect());
-    let locked = false;
+    let locked: boolean;
     try {
-      const result = await this.#guard('withLock', () =>
-        client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]),
-      );
+      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
       locked = result.rows[0]?.locked === true;
-      if (!locked) return undefined;
+    } catch (err) {
+      client.release(true);
+      throw wrap(err, this.#name, 'withLock');
+    }
+    if (!locked) {
+      client.release();
+      return undefined;
+    }
+    try {
       return await fn();
     } finally {
-      if (locked) {
-        try {
-          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
-          client.release();
-        } catch (err) {
-          // Dropping the connection frees the lock all the same.
-          client.release(err instanceof Error ? err : true);
-        }
-      } else {
+      try {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
         client.release();
+      } catch {
+        // The session is gone or broken: dropping the connection frees the lock all the same.
+        client.release(true);
       }
     }
   }

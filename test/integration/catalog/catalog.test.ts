@@ -112,7 +112,10 @@ describe('SQLite specifics', () => {
 
   it('two processes writing at once (on a fresh file) lose no row', async () => {
     const file = path.join(dir, `two-${suffix()}.db`);
-    const writers = [run([file, 'write', '150', 'p1']), run([file, 'write', '150', 'p2'])];
+    const go = `${file}.go`;
+    const writers = [run([file, 'write', '150', 'p1', go]), run([file, 'write', '150', 'p2', go])];
+    expect(await Promise.all(writers.map((w) => w.stdout))).toEqual(['ready\n', 'ready\n']);
+    writeFileSync(go, '');
     expect(await Promise.all(writers.map((w) => w.done))).toEqual([0, 0]);
     const catalog = await openSqliteCatalog(file);
     for (const tag of ['p1', 'p2']) {
