@@ -160,10 +160,38 @@ describe('files source dump', () => {
   describe('unreadable files fail the read with REPRISE_SOURCE_UNREADABLE naming the path', () => {
     const cases: Array<[string, (abs: string) => Promise<void>, RegExp]> = [
       ['deleted between walk and open', (abs) => unlink(abs), /ENOENT/],
-      ['replaced by a directory', async (abs) => (await unlink(abs), await mkdir(abs)), /directory/],
-      ['replaced by a FIFO (opened without blocking)', async (abs) => (await unlink(abs), execFileSync('mkfifo', [abs])), /not a regular file/],
-      ['replaced by a symlink (never followed)', async (abs) => (await unlink(abs), await symlink('/etc/hostname', abs)), /ELOOP/],
-      ['under a parent replaced by a file', async (abs) => (await rm(join(abs, '..'), { recursive: true }), await writeFile(join(abs, '..'), 'x')), /ENOTDIR/],
+      [
+        'replaced by a directory',
+        async (abs) => {
+          await unlink(abs);
+          await mkdir(abs);
+        },
+        /directory/,
+      ],
+      [
+        'replaced by a FIFO (opened without blocking)',
+        async (abs) => {
+          await unlink(abs);
+          execFileSync('mkfifo', [abs]);
+        },
+        /not a regular file/,
+      ],
+      [
+        'replaced by a symlink (never followed)',
+        async (abs) => {
+          await unlink(abs);
+          await symlink('/etc/hostname', abs);
+        },
+        /ELOOP/,
+      ],
+      [
+        'under a parent replaced by a file',
+        async (abs) => {
+          await rm(join(abs, '..'), { recursive: true });
+          await writeFile(join(abs, '..'), 'x');
+        },
+        /ENOTDIR/,
+      ],
     ];
     for (const [label, sabotage, detail] of cases) {
       it(label, async () => {

@@ -154,7 +154,7 @@ describe('files source restore', () => {
 
   it('applies directory mtimes after their content, and the root metadata from "."', async () => {
     const target = join(dir, 'dir-times');
-    const t = Date.UTC(2020, 0, 1) ;
+    const t = Date.UTC(2020, 0, 1);
     const parts = list([
       { name: '.', type: 'dir', mode: 0o40750, mtimeMs: t },
       { name: 'd', type: 'dir', mode: 0o40700, mtimeMs: t + 1000 },
