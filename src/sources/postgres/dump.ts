@@ -70,14 +70,17 @@ export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortS
   try {
     await chmod(dir, 0o700);
     const globalsPath = join(dir, GLOBALS_PART);
-    if (await dumpGlobals(plan, config, globalsPath, signal)) {
-      yield await filePart(GLOBALS_PART, globalsPath, signal, { globals: plan.globals });
-      await rm(globalsPath, { force: true });
-    }
+    let globalsPending = await dumpGlobals(plan, config, globalsPath, signal);
     for (const db of plan.databases) {
       const prefix = databasePrefix(db.name);
       const outDir = join(dir, `db-${plan.databases.indexOf(db)}`);
       await runTool(plan.pgDump.path, pgDumpArgs(config, plan, db, outDir), { env: plan.env, signal, password: plan.conn.password });
+      // Held back until a database dump succeeded: a one-database backup that fails yields nothing at all.
+      if (globalsPending) {
+        yield await filePart(GLOBALS_PART, globalsPath, signal, { globals: plan.globals });
+        await rm(globalsPath, { force: true });
+        globalsPending = false;
+      }
       for (const file of orderDumpFiles(await readdir(outDir))) {
         const path = join(outDir, file);
         const extra = file === 'toc.dat' ? { database: db.name, encoding: db.encoding, collate: db.collate, ctype: db.ctype } : undefined;
