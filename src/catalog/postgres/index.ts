@@ -187,8 +187,11 @@ class PostgresCatalog implements Catalog {
         params.push(value);
         return `$${params.length}`;
       };
-      if (q.kinds) where.push(`kind = ANY(${param(q.kinds)}::text[])`);
-      if (q.statuses) where.push(`status = ANY(${param(q.statuses)}::text[])`);
+      // A single value as plain equality, so the planner can walk the index in order.
+      const anyOf = (column: string, values: string[]): string =>
+        values.length === 1 ? `${column} = ${param(values[0])}` : `${column} = ANY(${param(values)}::text[])`;
+      if (q.kinds) where.push(anyOf('kind', q.kinds));
+      if (q.statuses) where.push(anyOf('status', q.statuses));
       if (q.subject !== undefined) where.push(`subject = ${param(q.subject)}`);
       if (q.since) where.push(`started_at >= ${param(q.since)}`);
       if (q.until) where.push(`started_at < ${param(q.until)}`);

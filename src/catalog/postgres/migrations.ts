@@ -26,8 +26,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         error_code TEXT,
         error_message TEXT
       )`,
-      `CREATE INDEX runs_kind_subject_started ON ${SCHEMA}.runs (kind, subject, started_at)`,
-      `CREATE INDEX runs_started ON ${SCHEMA}.runs (started_at)`,
+      // seq ends each index so "newest first, ties by insertion" reads the index backwards, no sort.
+      `CREATE INDEX runs_kind_subject_started ON ${SCHEMA}.runs (kind, subject, started_at, seq)`,
+      `CREATE INDEX runs_started ON ${SCHEMA}.runs (started_at, seq)`,
     ],
   },
   {

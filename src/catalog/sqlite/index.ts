@@ -208,7 +208,14 @@ class SqliteCatalog implements Catalog {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    try {
+      // SQLite's advice for long-lived connections: refresh planner statistics when closing.
+      this.#db.pragma('optimize');
+    } catch {
+      // Statistics are an optimisation; a busy database must not make close fail.
+    }
+    this.#db.close();
   }
 }
 
