@@ -1,0 +1,2 @@
+export { runGate, startGate, type Gate, type GateOptions } from './gate.js';
+export { parseListen, type ListenAddress } from './listen-address.js';
