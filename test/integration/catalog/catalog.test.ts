@@ -156,12 +156,12 @@ describe('SQLite specifics', () => {
 
   it('a held lock is refreshed, so a job longer than the TTL keeps it', async () => {
     const file = path.join(dir, `ttl-${suffix()}.db`);
-    const a = await openSqliteCatalog(file, { lockTtlMs: 150 });
-    const b = await openSqliteCatalog(file, { lockTtlMs: 150 });
+    const a = await openSqliteCatalog(file, { lockTtlMs: 300 });
+    const b = await openSqliteCatalog(file, { lockTtlMs: 300 });
     // Another host, so only the expiry can free it (pid liveness is checked on the same host only).
     const result = await a.withLock('long', async () => {
       withRaw(file, (db) => db.prepare("UPDATE locks SET host = 'elsewhere.example'").run());
-      await new Promise((resolve) => setTimeout(resolve, 450));
+      await new Promise((resolve) => setTimeout(resolve, 800));
       return b.withLock('long', async () => 'stolen');
     });
     expect(result).toBeUndefined();
