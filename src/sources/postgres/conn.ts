@@ -63,16 +63,13 @@ export function describeConn(conn: PgConn): string {
 }
 
 /**
- * The environment for pg_dump, pg_restore, psql: the password through PGPASSWORD (libpq reads it
- * there; `ps` does not show it), inherited PG* connection variables dropped so only the URL counts.
+ * Extra environment for pg_dump, pg_restore, psql: the password through PGPASSWORD (libpq reads it
+ * there; `ps` does not show it). Without a configured password, an inherited PGPASSWORD or
+ * ~/.pgpass applies, as it does for the driver. Pure.
  */
-export function toolEnv(conn: PgConn, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(base)) {
-    if (!/^PG(PASSWORD|PASSFILE|HOST|HOSTADDR|PORT|DATABASE|USER|SERVICE)$/.test(key)) env[key] = value;
-  }
+export function toolEnv(conn: PgConn): Record<string, string> {
+  const env: Record<string, string> = { PGCONNECT_TIMEOUT: process.env['PGCONNECT_TIMEOUT'] ?? '10' };
   if (conn.password !== undefined) env['PGPASSWORD'] = conn.password;
-  env['PGCONNECT_TIMEOUT'] ??= '10';
   return env;
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat, chmod } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
@@ -43,16 +43,16 @@ async function dumpGlobals(plan: DumpPlan, config: PostgresSourceConfig, path: s
   if (plan.globals === 'skipped' || plan.pgDumpall === undefined) return false;
   const args = ['--globals-only', '--no-password', `--dbname=${maintenanceConn(config, plan.conn).url}`];
   if (plan.globals === 'no-role-passwords') args.push('--no-role-passwords');
-  const handle = await open(path, 'wx', 0o600);
   try {
-    await runTool(plan.pgDumpall.path, args, { env: plan.env, signal, password: plan.conn.password, stdout: handle.fd });
+    await runTool(plan.pgDumpall.path, args, { env: plan.env, signal, password: plan.conn.password, stdoutFile: path });
     return true;
   } catch (err) {
     // Managed services deny parts of the catalog even to admin roles: roles are a bonus, not the backup.
-    if (isRepriseError(err, 'REPRISE_TOOL_FAILED') && /permission denied/i.test(err.message)) return false;
+    if (isRepriseError(err, 'REPRISE_TOOL_FAILED') && /permission denied/i.test(err.message)) {
+      await rm(path, { force: true });
+      return false;
+    }
     throw err;
-  } finally {
-    await handle.close();
   }
 }
 

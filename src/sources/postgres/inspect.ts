@@ -23,7 +23,7 @@ export type GlobalsMode = 'full' | 'no-role-passwords' | 'skipped';
 /** Everything `dump` needs, read once before any work: tools checked, databases resolved. */
 export interface DumpPlan {
   conn: PgConn;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string>;
   pgDump: PgTool;
   pgDumpall: PgTool | undefined;
   serverVersion: string;
@@ -91,7 +91,7 @@ export function maintenanceConn(config: PostgresSourceConfig, conn: PgConn): PgC
 export async function planDump(config: PostgresSourceConfig, signal: AbortSignal): Promise<DumpPlan> {
   const conn = parsePgUrl(config.url, config.password);
   const env = toolEnv(conn);
-  const pgDump = await locateTool('pg_dump', { binDir: config.bin_dir, env, signal });
+  const pgDump = await locateTool('pg_dump', { binDir: config.bin_dir, signal });
   const server = await withClient(maintenanceConn(config, conn), signal, async (client) => {
     const { rows } = await client.query<{ num: string; version: string }>(
       `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version`,
@@ -123,7 +123,7 @@ export async function planDump(config: PostgresSourceConfig, signal: AbortSignal
   let globalsReason = server.reason;
   if (globals !== 'skipped') {
     try {
-      pgDumpall = await locateTool('pg_dumpall', { binDir: config.bin_dir, env, signal });
+      pgDumpall = await locateTool('pg_dumpall', { binDir: config.bin_dir, signal });
       assertToolFitsServer(pgDumpall, server.num);
     } catch (err) {
       if (!(err instanceof RepriseError) || (err.code !== 'REPRISE_TOOL_MISSING' && err.code !== 'REPRISE_TOOL_TOO_OLD')) throw err;
@@ -181,6 +181,6 @@ export function planToInfo(plan: DumpPlan, restoreTool: PgTool | undefined): Sou
  */
 export async function inspectPostgres(config: PostgresSourceConfig, signal: AbortSignal): Promise<SourceInfo> {
   const plan = await planDump(config, signal);
-  const restoreTool = await locateTool('pg_restore', { binDir: config.bin_dir, env: plan.env, signal }).catch(() => undefined);
+  const restoreTool = await locateTool('pg_restore', { binDir: config.bin_dir, signal }).catch(() => undefined);
   return planToInfo(plan, restoreTool);
 }

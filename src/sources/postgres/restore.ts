@@ -63,8 +63,8 @@ async function stageParts(parts: AsyncIterable<RestorePart>, dir: string, signal
 }
 
 /** Roles that own objects in a dump, from `pg_restore -l` (the owner is the last field of each entry). */
-async function dumpOwners(tool: PgTool, folder: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Set<string>> {
-  const { stdout } = await runTool(tool.path, ['-l', folder], { env, signal, password: undefined, stdout: 'capture' });
+async function dumpOwners(tool: PgTool, folder: string, env: Record<string, string>, signal: AbortSignal): Promise<Set<string>> {
+  const stdout = await runTool(tool.path, ['-l', folder], { env, signal, password: undefined });
   const owners = new Set<string>();
   for (const line of stdout.split('\n')) {
     if (line.startsWith(';') || line.trim() === '') continue;
@@ -120,7 +120,7 @@ export async function restorePostgres(config: PostgresSourceConfig, parts: Async
   const conn = targetConn(options.target, config);
   const env = toolEnv(conn);
   const facts = (options.info.facts['databases'] as DatabaseFacts[] | undefined) ?? [];
-  const pgRestore = await locateTool('pg_restore', { binDir: config.bin_dir, env, signal });
+  const pgRestore = await locateTool('pg_restore', { binDir: config.bin_dir, signal });
   assertRestoreToolFits(pgRestore, options.info.versions['pg_dump']);
 
   const check = async (dumped: string[]): Promise<Map<string, boolean>> => {

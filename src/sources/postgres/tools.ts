@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { RepriseError } from '../../core/errors.js';
+import { whichTool } from '../process.js';
 import { runTool } from './run-tool.js';
 
 export type PgToolName = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
@@ -51,29 +52,21 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 /**
- * Finds `name` in `binDir` when given, else on PATH (from `env`), and reads its version.
+ * Finds `name` in `binDir` when given, else on PATH, and reads its version.
  * Throws REPRISE_TOOL_MISSING naming the package to install. Idempotent; writes nothing.
  */
 export async function locateTool(
   name: PgToolName,
-  options: { binDir: string | undefined; env: NodeJS.ProcessEnv; signal: AbortSignal },
+  options: { binDir: string | undefined; signal: AbortSignal },
 ): Promise<PgTool> {
-  const dirs = options.binDir !== undefined ? [options.binDir] : (options.env['PATH'] ?? '').split(delimiter).filter(Boolean);
-  let path: string | undefined;
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    if (await isExecutable(candidate)) {
-      path = candidate;
-      break;
-    }
-  }
-  if (path === undefined) {
+  const path = options.binDir !== undefined ? join(options.binDir, name) : whichTool([name]);
+  if (path === undefined || !(await isExecutable(path))) {
     const where = options.binDir !== undefined ? `in ${options.binDir}` : 'on PATH';
     throw new RepriseError('REPRISE_TOOL_MISSING', `${name} not found ${where}`, {
       hint: `Install the PostgreSQL client tools (Debian/Ubuntu: apt-get install ${clientPackage()}), or point bin_dir at the folder holding ${name}.`,
     });
   }
-  const { stdout } = await runTool(path, ['--version'], { env: options.env, signal: options.signal, password: undefined, stdout: 'capture' });
+  const stdout = await runTool(path, ['--version'], { env: {}, signal: options.signal, password: undefined });
   const parsed = parseToolVersion(stdout);
   if (!parsed) {
     throw new RepriseError('REPRISE_TOOL_FAILED', `${path} --version printed no version: ${stdout.trim().slice(0, 200)}`, {

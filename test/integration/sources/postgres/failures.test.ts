@@ -128,7 +128,7 @@ describe('postgres source: failures are clear errors with hints, before any part
       await holder.query('BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
       const { dump, parts } = await failing(pgSource({ url: `postgres://postgres:hunter2@127.0.0.1:5432/${db}`, lock_wait_timeout: '300ms' }));
       expect(dump.code).toBe('REPRISE_TOOL_FAILED');
-      expect(dump.message).toMatch(/pg_dump failed \(exit code 1\).*LOCK TABLE public\.locked/s);
+      expect(dump.message).toMatch(/pg_dump exited with code 1.*LOCK TABLE public\.locked/s);
       expect(dump.message).not.toContain('hunter2');
       expect(parts).toBe(0);
     } finally {
@@ -183,7 +183,7 @@ describe('postgres source: failures are clear errors with hints, before any part
     }
     const err = (await src.restore(feed(), { target: dbUrl(target), force: false, info, signal }).catch((e: unknown) => e)) as RepriseError;
     expect(err.code).toBe('REPRISE_TOOL_FAILED');
-    expect(err.message).toMatch(/pg_restore failed.*invalid input syntax for type integer/s);
+    expect(err.message).toMatch(/pg_restore exited with code 1.*invalid input syntax for type integer/s);
     const left = await sql<{ datname: string }>('postgres', "SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE 'reprise\\_restore\\_%'", [target]);
     expect(left).toEqual([]);
     expect(await tmpLeftovers()).toEqual([]);
