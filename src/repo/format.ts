@@ -59,4 +59,4 @@ export const LOCK_REFRESH_MS = 60_000;
 export const LOCK_STALE_MS = 5 * 60_000;
 
 /** Write an index file after this many packs during a long backup, so a crash loses little. */
-export const INDEX_FLUSH_PACKS = 32;
+export const INDEX_FLUSH_PACKS = 8;

@@ -1,0 +1,172 @@
+/**
+ * The blob codec: what happens to one chunk between the chunker and a pack, and back. It runs
+ * both on the main thread and in worker threads; `createBlobCodec` is therefore self-contained
+ * (everything it uses is passed in `deps`), and worker-pool.ts ships its source text to the
+ * workers, so there is exactly one implementation of the format.
+ *
+ * Blob layout: nonce(12) ‖ AES-256-GCM(flag(1) ‖ payload) ‖ tag(16); flag 0 = raw, 1 = zstd.
+ * Pack layout: blob* ‖ sealed header ‖ u32le(sealed header length); header plaintext is
+ * u32le(count) then count × (id(32) ‖ type u8 ‖ offset u32le ‖ length u32le ‖ rawLength u32le).
+ */
+
+export interface BlobCodecDeps {
+  crypto: typeof import('node:crypto');
+  zstd: typeof import('zstd-napi');
+  zstdLevel: number;
+}
+
+/** A pack header entry. */
+export interface PackEntry {
+  id: string;
+  type: number;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+
+/** Result of verifying a whole pack. */
+export interface PackVerification {
+  /** Empty when the pack is intact. */
+  problems: string[];
+  /** Chunk ids whose blob failed (all of them when the header cannot be read). */
+  badChunks: string[];
+  entries: PackEntry[] | undefined;
+}
+
+/** Pure functions over keys and bytes; errors are returned as strings so workers can pass them on. */
+export interface BlobCodec {
+  /** Compresses (kept raw when that does not shrink) and seals one chunk. Returns the blob and whether it was compressed. */
+  sealBlob(encKey: Uint8Array, data: Uint8Array): Uint8Array;
+  /** Opens a blob and checks its id; returns the plaintext, or a reason string on any failure. */
+  openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string): Uint8Array | string;
+  /** Builds the sealed header and trailer that end a pack. */
+  packTrailer(encKey: Uint8Array, entries: PackEntry[]): Uint8Array;
+  /** Reads the entries of a pack from its bytes (whole pack, or at least its tail); a reason string on failure. */
+  readPackHeader(encKey: Uint8Array, tail: Uint8Array): PackEntry[] | string;
+  /** Checks pack hash, header and every blob. */
+  verifyPack(encKey: Uint8Array, macKey: Uint8Array, pack: Uint8Array, packId: string): PackVerification;
+}
+
+/**
+ * Creates the codec from its dependencies. Keep this function free of outside references: its
+ * source text runs in worker threads. Never throws.
+ */
+export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
+  const { crypto, zstd } = deps;
+  const compressor = new zstd.Compressor();
+  compressor.setParameters({ compressionLevel: deps.zstdLevel });
+  const decompressor = new zstd.Decompressor();
+  const FLAG_RAW = Buffer.from([0]);
+  const FLAG_ZSTD = Buffer.from([1]);
+  const ENTRY = 45;
+
+  function seal(key: Uint8Array, parts: Uint8Array[]): Buffer {
+    const nonce = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
+    const out: Buffer[] = [nonce];
+    for (const part of parts) out.push(cipher.update(part));
+    out.push(cipher.final(), cipher.getAuthTag());
+    return Buffer.concat(out);
+  }
+
+  function unseal(key: Uint8Array, sealed: Uint8Array): Buffer | string {
+    if (sealed.length < 28) return `truncated (${sealed.length} bytes)`;
+    try {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      const body = decipher.update(sealed.subarray(12, sealed.length - 16));
+      const rest = decipher.final();
+      return rest.length === 0 ? body : Buffer.concat([body, rest]);
+    } catch {
+      return 'authentication failed';
+    }
+  }
+
+  function openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string): Uint8Array | string {
+    const plain = unseal(encKey, blob);
+    if (typeof plain === 'string') return plain;
+    if (plain.length < 1) return 'empty blob';
+    let data: Uint8Array;
+    const flag = plain[0];
+    if (flag === 0) data = plain.subarray(1);
+    else if (flag === 1) {
+      try {
+        data = decompressor.decompress(plain.subarray(1));
+      } catch {
+        return 'zstd payload does not decompress';
+      }
+    } else return `unknown blob flag ${String(flag)}`;
+    const actual = crypto.createHmac('sha256', macKey).update(data).digest('hex');
+    if (actual !== id) return `content does not match its id (got ${actual.slice(0, 16)}…)`;
+    return data;
+  }
+
+  function readPackHeader(encKey: Uint8Array, tail: Uint8Array): PackEntry[] | string {
+    if (tail.length < 4) return 'pack too short for its trailer';
+    const view = Buffer.from(tail.buffer, tail.byteOffset, tail.length);
+    const headerLength = view.readUInt32LE(tail.length - 4);
+    if (headerLength + 4 > tail.length) return `header length ${headerLength} beyond the bytes read`;
+    const header = unseal(encKey, view.subarray(tail.length - 4 - headerLength, tail.length - 4));
+    if (typeof header === 'string') return `header ${header}`;
+    if (header.length < 4) return 'header truncated';
+    const count = header.readUInt32LE(0);
+    if (header.length !== 4 + count * ENTRY) return 'header size does not match its entry count';
+    const entries: PackEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = 4 + i * ENTRY;
+      entries.push({
+        id: header.subarray(at, at + 32).toString('hex'),
+        type: header[at + 32] as number,
+        offset: header.readUInt32LE(at + 33),
+        length: header.readUInt32LE(at + 37),
+        rawLength: header.readUInt32LE(at + 41),
+      });
+    }
+    return entries;
+  }
+
+  return {
+    sealBlob(encKey, data) {
+      const packed = data.length > 64 ? compressor.compress(data) : undefined;
+      return packed !== undefined && packed.length < data.length ? seal(encKey, [FLAG_ZSTD, packed]) : seal(encKey, [FLAG_RAW, data]);
+    },
+    openBlob,
+    packTrailer(encKey, entries) {
+      const header = Buffer.alloc(4 + entries.length * ENTRY);
+      header.writeUInt32LE(entries.length, 0);
+      entries.forEach((e, i) => {
+        const at = 4 + i * ENTRY;
+        header.write(e.id, at, 32, 'hex');
+        header[at + 32] = e.type;
+        header.writeUInt32LE(e.offset, at + 33);
+        header.writeUInt32LE(e.length, at + 37);
+        header.writeUInt32LE(e.rawLength, at + 41);
+      });
+      const sealed = seal(encKey, [header]);
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(sealed.length, 0);
+      return Buffer.concat([sealed, length]);
+    },
+    readPackHeader,
+    verifyPack(encKey, macKey, pack, packId) {
+      const problems: string[] = [];
+      const actual = crypto.createHash('sha256').update(pack).digest('hex');
+      if (actual !== packId) problems.push(`pack hash mismatch (content hashes to ${actual.slice(0, 16)}…)`);
+      const entries = readPackHeader(encKey, pack);
+      if (typeof entries === 'string') return { problems: [...problems, entries], badChunks: [], entries: undefined };
+      const badChunks: string[] = [];
+      for (const e of entries) {
+        const reason =
+          e.offset + e.length > pack.length ? 'blob beyond the end of the pack' : openBlob(encKey, macKey, pack.subarray(e.offset, e.offset + e.length), e.id);
+        if (typeof reason === 'string') {
+          badChunks.push(e.id);
+          problems.push(`chunk ${e.id}: ${reason}`);
+        } else if (reason.length !== e.rawLength) {
+          badChunks.push(e.id);
+          problems.push(`chunk ${e.id}: raw length ${reason.length}, header says ${e.rawLength}`);
+        }
+      }
+      return { problems, badChunks, entries };
+    },
+  };
+}

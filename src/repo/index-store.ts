@@ -1,0 +1,113 @@
+import { RepriseError } from '../core/errors.js';
+import type { Backend } from '../storage/backend.js';
+import type { PackEntry } from './compress.js';
+import { sealJson, sha256Hex, unsealJson } from './crypto.js';
+import { listAll, mapLimit, storageFailure } from './context.js';
+import { PREFIX_INDEX } from './format.js';
+
+/** Where a chunk is stored. */
+export interface ChunkLocation {
+  pack: string;
+  type: number;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+
+/** A pack as listed in an index file. */
+export interface PackRecord {
+  id: string;
+  size: number;
+  entries: PackEntry[];
+}
+
+/** Index file plaintext: `blobs` rows are [id, type, offset, length, rawLength]. */
+interface IndexFile {
+  v: 1;
+  packs: { id: string; size: number; blobs: [string, number, number, number, number][] }[];
+}
+
+/**
+ * The in-memory index of a repository: chunk id → location, pack id → record, built from every
+ * `index/<id>` file. Nothing of it is cached on disk.
+ */
+export class IndexStore {
+  readonly chunks = new Map<string, ChunkLocation>();
+  readonly packs = new Map<string, PackRecord>();
+  /** Index file id → pack ids it lists. */
+  readonly files = new Map<string, string[]>();
+
+  /** True when the repository has the chunk (in a pack listed by an index file). */
+  has(id: string): boolean {
+    return this.chunks.has(id);
+  }
+
+  /** Adds packs to the in-memory index; the first location of a chunk wins. Idempotent. */
+  addPacks(fileId: string, packs: PackRecord[]): void {
+    this.files.set(fileId, [...(this.files.get(fileId) ?? []), ...packs.map((p) => p.id)]);
+    for (const pack of packs) {
+      this.packs.set(pack.id, pack);
+      for (const e of pack.entries) {
+        if (!this.chunks.has(e.id)) {
+          this.chunks.set(e.id, { pack: pack.id, type: e.type, offset: e.offset, length: e.length, rawLength: e.rawLength });
+        }
+      }
+    }
+  }
+
+  /** Forgets everything (before a reload). Idempotent. */
+  clear(): void {
+    this.chunks.clear();
+    this.packs.clear();
+    this.files.clear();
+  }
+
+  /** Loads every index file. Throws REPRISE_INTEGRITY for a damaged one, REPRISE_STORAGE*. */
+  async load(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const keys = [...(await listAll(backend, PREFIX_INDEX, signal)).keys()];
+    const files = await mapLimit(keys, 8, async (key) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await backend.get(key, undefined, signal);
+      } catch (err) {
+        throw storageFailure(err, `read ${key}`);
+      }
+      return { key, file: unsealJson<IndexFile>(encKey, bytes, key) };
+    });
+    this.clear();
+    for (const { key, file } of files) this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
+  }
+}
+
+function decodePacks(file: IndexFile, what: string): PackRecord[] {
+  if (file.v !== 1 || !Array.isArray(file.packs)) throw new RepriseError('REPRISE_INTEGRITY', `${what}: not an index file of format 1`);
+  return file.packs.map((p) => ({
+    id: p.id,
+    size: p.size,
+    entries: p.blobs.map(([id, type, offset, length, rawLength]) => ({ id, type, offset, length, rawLength })),
+  }));
+}
+
+/**
+ * Writes an index file listing `packs` (already uploaded) and returns its id (SHA-256 of the
+ * stored bytes) and size. Throws REPRISE_STORAGE*. Not idempotent (fresh nonce).
+ */
+export async function writeIndexFile(
+  backend: Backend,
+  encKey: Uint8Array,
+  packs: PackRecord[],
+  signal?: AbortSignal,
+): Promise<{ id: string; size: number }> {
+  const file: IndexFile = {
+    v: 1,
+    packs: packs.map((p) => ({ id: p.id, size: p.size, blobs: p.entries.map((e) => [e.id, e.type, e.offset, e.length, e.rawLength]) })),
+  };
+  const bytes = sealJson(encKey, file);
+  const id = sha256Hex(bytes);
+  try {
+    await backend.put(`${PREFIX_INDEX}${id}`, bytes, signal ? { signal } : {});
+  } catch (err) {
+    throw storageFailure(err, `write index ${id}`);
+  }
+  return { id, size: bytes.length };
+}

@@ -1,0 +1,103 @@
+import { RepriseError, isRepriseError } from '../core/errors.js';
+import type { Backend } from '../storage/backend.js';
+import type { SnapshotHeader, SnapshotSummary } from './api.js';
+import { sealJson, sha256Hex, unsealJson } from './crypto.js';
+import { listAll, mapLimit, storageFailure } from './context.js';
+import { PREFIX_SNAPSHOTS } from './format.js';
+
+/** The fields that define a snapshot, identical in every repository it is copied to. */
+export interface SnapshotIdentity extends SnapshotHeader {
+  time: string;
+  host: string;
+  parts: number;
+  size: number;
+}
+
+/** Where the part list is: tree chunk ids (repository-specific), its size and SHA-256. */
+export interface TreeRef {
+  chunks: string[];
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Snapshot file plaintext. `identity` is kept as the exact JSON text whose SHA-256 is the snapshot
+ * id, so the id survives `copy` (which rewrites `tree` with the destination's chunk ids).
+ */
+export interface SnapshotFile {
+  v: 1;
+  identity: string;
+  tree: TreeRef;
+  added: number;
+}
+
+/** A snapshot file read back, with its id verified. */
+export interface StoredSnapshot {
+  summary: SnapshotSummary;
+  file: SnapshotFile;
+}
+
+/** The identity text of a snapshot. Pure. */
+export function identityText(identity: SnapshotIdentity): string {
+  const { source, sourceKind, tags, info, parent, time, host, parts, size } = identity;
+  return JSON.stringify({ source, sourceKind, tags, info, ...(parent !== undefined ? { parent } : {}), time, host, parts, size });
+}
+
+/** Snapshot id of an identity text. Pure. */
+export function snapshotId(identity: string): string {
+  return sha256Hex(Buffer.from(identity, 'utf8'));
+}
+
+function summarise(id: string, file: SnapshotFile): SnapshotSummary {
+  const identity = JSON.parse(file.identity) as SnapshotIdentity;
+  return { ...identity, id, added: file.added };
+}
+
+/**
+ * Writes `snapshots/<id>` (create-only: an existing one with that id is the same snapshot) and
+ * returns its summary and stored size. Throws REPRISE_STORAGE*. Idempotent per id.
+ */
+export async function writeSnapshotFile(
+  backend: Backend,
+  encKey: Uint8Array,
+  file: SnapshotFile,
+  signal?: AbortSignal,
+): Promise<{ summary: SnapshotSummary; size: number }> {
+  const id = snapshotId(file.identity);
+  const bytes = sealJson(encKey, file);
+  try {
+    await backend.put(`${PREFIX_SNAPSHOTS}${id}`, bytes, { createOnly: true, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if (!(err instanceof Error && (err as { kind?: string }).kind === 'exists')) throw storageFailure(err, `write snapshot ${id}`);
+  }
+  return { summary: summarise(id, file), size: bytes.length };
+}
+
+/** Reads and verifies one snapshot file. Throws REPRISE_SNAPSHOT_NOT_FOUND, REPRISE_INTEGRITY, REPRISE_STORAGE*. */
+export async function readSnapshotFile(backend: Backend, encKey: Uint8Array, id: string, signal?: AbortSignal): Promise<StoredSnapshot> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await backend.get(`${PREFIX_SNAPSHOTS}${id}`, undefined, signal);
+  } catch (err) {
+    const mapped = storageFailure(err, `read snapshot ${id}`);
+    if (isRepriseError(mapped, 'REPRISE_STORAGE_NOT_FOUND')) throw new RepriseError('REPRISE_SNAPSHOT_NOT_FOUND', `no snapshot ${id}`);
+    throw mapped;
+  }
+  const file = unsealJson<SnapshotFile>(encKey, bytes, `snapshot ${id}`);
+  if (file.v !== 1 || typeof file.identity !== 'string' || snapshotId(file.identity) !== id) {
+    throw new RepriseError('REPRISE_INTEGRITY', `snapshot ${id}: content does not match its id`);
+  }
+  return { summary: summarise(id, file), file };
+}
+
+/** Ids of every snapshot file. Throws REPRISE_STORAGE*. */
+export async function listSnapshotIds(backend: Backend, signal?: AbortSignal): Promise<string[]> {
+  return [...(await listAll(backend, PREFIX_SNAPSHOTS, signal)).keys()].map((k) => k.slice(PREFIX_SNAPSHOTS.length));
+}
+
+/** Every snapshot, oldest first. Throws REPRISE_INTEGRITY for a damaged file, REPRISE_STORAGE*. */
+export async function readAllSnapshots(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<StoredSnapshot[]> {
+  const ids = await listSnapshotIds(backend, signal);
+  const all = await mapLimit(ids, 8, (id) => readSnapshotFile(backend, encKey, id, signal));
+  return all.sort((a, b) => a.summary.time.localeCompare(b.summary.time) || a.summary.id.localeCompare(b.summary.id));
+}

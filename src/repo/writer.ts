@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import type { PartMeta, ByteStream } from '../sources/source.js';
+import type { ChunkerParams, PartEntry, SnapshotHeader, SnapshotSummary, SnapshotWriter, WriterOptions, WriterStats } from './api.js';
+import { Chunker } from './chunker.js';
+import { chunkId } from './crypto.js';
+import { throwIfAborted, type RepoContext } from './context.js';
+import { BLOB_TYPE } from './format.js';
+import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
+import { encodeTree } from './tree.js';
+import { ChunkUploader } from './uploader.js';
+import { RepriseError } from '../core/errors.js';
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const PROGRESS_EVERY_MS = 100;
+
+/**
+ * Cuts `stream` into content-defined chunks and hands each to `onChunk` as a fresh buffer it owns.
+ * Returns the stream's size and SHA-256. Throws what `onChunk` or the stream throws.
+ */
+export async function chunkStream(
+  chunker: Chunker,
+  stream: ByteStream | Iterable<Uint8Array>,
+  signal: AbortSignal,
+  onChunk: (data: Uint8Array) => Promise<void>,
+  onBytes?: (n: number) => void,
+): Promise<{ size: number; sha256: string }> {
+  const sha = createHash('sha256');
+  let size = 0;
+  let pieces: Uint8Array[] = [];
+  let piecesLength = 0;
+  const emit = async (): Promise<void> => {
+    const data = Buffer.allocUnsafeSlow(piecesLength);
+    let at = 0;
+    for (const piece of pieces) {
+      data.set(piece, at);
+      at += piece.length;
+    }
+    pieces = [];
+    piecesLength = 0;
+    await onChunk(data);
+  };
+  chunker.reset();
+  for await (const raw of stream as AsyncIterable<Uint8Array | string>) {
+    throwIfAborted(signal);
+    const buf = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    if (buf.length === 0) continue;
+    sha.update(buf);
+    size += buf.length;
+    let start = 0;
+    for (const cut of chunker.push(buf)) {
+      pieces.push(buf.subarray(start, cut));
+      piecesLength += cut - start;
+      start = cut;
+      await emit();
+    }
+    if (start < buf.length) {
+      pieces.push(buf.subarray(start));
+      piecesLength += buf.length - start;
+    }
+    onBytes?.(buf.length);
+  }
+  if (piecesLength > 0) await emit();
+  chunker.reset();
+  return { size, sha256: sha.digest('hex') };
+}
+
+/** A snapshot being written; see SnapshotWriter in api.ts. */
+export class Writer implements SnapshotWriter {
+  readonly stats: WriterStats = { partsNew: 0, partsReused: 0, bytesRead: 0, chunksNew: 0, chunksDeduped: 0, bytesAdded: 0 };
+  private readonly parts: PartEntry[] = [];
+  private readonly names = new Set<string>();
+  private readonly uploader: ChunkUploader;
+  private readonly chunker: Chunker;
+  private readonly signal: AbortSignal;
+  private readonly onProgress: ((stats: WriterStats) => void) | undefined;
+  private lastProgress = 0;
+  private done = false;
+
+  constructor(
+    private readonly ctx: RepoContext,
+    options: WriterOptions,
+  ) {
+    this.signal = options.signal;
+    this.onProgress = options.onProgress;
+    const params: ChunkerParams = { ...ctx.chunker, ...options.chunker };
+    if (options.chunker?.avgSize !== undefined) {
+      params.minSize = options.chunker.minSize ?? params.avgSize / 4;
+      params.maxSize = options.chunker.maxSize ?? params.avgSize * 8;
+    }
+    this.chunker = new Chunker(ctx.gear, params);
+    this.uploader = new ChunkUploader(ctx, this.signal);
+  }
+
+  private sync(): void {
+    const c = this.uploader.counters;
+    this.stats.chunksNew = c.chunksNew;
+    this.stats.chunksDeduped = c.chunksDeduped;
+    this.stats.bytesAdded = c.bytesAdded;
+  }
+
+  private progress(force = false): void {
+    if (!this.onProgress) return;
+    const now = Date.now();
+    if (!force && now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = now;
+    this.sync();
+    this.onProgress({ ...this.stats });
+  }
+
+  private record(entry: PartEntry): PartEntry {
+    if (this.names.has(entry.name)) throw new RepriseError('REPRISE_INTERNAL', `part ${entry.name} added twice to one snapshot`);
+    this.names.add(entry.name);
+    this.parts.push(entry);
+    return entry;
+  }
+
+  private assertOpen(): void {
+    if (this.done) throw new RepriseError('REPRISE_INTERNAL', 'snapshot writer used after commit or abort');
+    throwIfAborted(this.signal);
+  }
+
+  async addPart(meta: PartMeta, content?: ByteStream): Promise<PartEntry> {
+    this.assertOpen();
+    const chunks: string[] = [];
+    let size = 0;
+    let sha256 = EMPTY_SHA256;
+    if (meta.type === 'file' && content) {
+      const macKey = this.ctx.keys.macKey;
+      const result = await chunkStream(
+        this.chunker,
+        content,
+        this.signal,
+        async (data) => {
+          const id = chunkId(macKey, data);
+          chunks.push(id);
+          await this.uploader.storeWithId(id, data, BLOB_TYPE.data);
+        },
+        (n) => {
+          this.stats.bytesRead += n;
+          this.progress();
+        },
+      );
+      size = result.size;
+      sha256 = result.sha256;
+    }
+    this.stats.partsNew++;
+    return this.record({ ...meta, chunks, size, sha256 });
+  }
+
+  reusePart(meta: PartMeta, previous: PartEntry): PartEntry {
+    this.assertOpen();
+    this.stats.partsReused++;
+    return this.record({ ...meta, chunks: [...previous.chunks], size: previous.size, sha256: previous.sha256 });
+  }
+
+  async commit(header: SnapshotHeader): Promise<SnapshotSummary> {
+    this.assertOpen();
+    try {
+      const treeBytes = encodeTree(this.parts);
+      const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
+      const treeResult = await chunkStream(this.chunker, [treeBytes], this.signal, async (data) => {
+        tree.chunks.push(await this.uploader.store(data, BLOB_TYPE.tree));
+      });
+      tree.sha256 = treeResult.sha256;
+      await this.uploader.flush();
+      throwIfAborted(this.signal);
+      const identity = identityText({
+        ...header,
+        time: new Date(this.ctx.now()).toISOString(),
+        host: this.ctx.hostname,
+        parts: this.parts.length,
+        size: this.parts.reduce((sum, p) => sum + p.size, 0),
+      });
+      this.sync();
+      // `added` in the file counts packs and index files: the snapshot file's own size is known only once sealed.
+      const file: SnapshotFile = { v: 1, identity, tree, added: this.stats.bytesAdded };
+      const written = await writeSnapshotFile(this.ctx.backend, this.ctx.keys.encKey, file, this.signal);
+      this.stats.bytesAdded += written.size;
+      this.done = true;
+      this.progress(true);
+      return written.summary;
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.uploader.abandon();
+  }
+}
