@@ -14,6 +14,8 @@ export interface CheckRunner {
   run(signal: AbortSignal): Promise<void>;
   /** Drops a connection that may be stuck, so the next probe starts fresh. */
   reset(): void;
+  /** Loads the driver and connects ahead of the first probe, which must fit its timeout. Never throws. */
+  prepare(): void;
   close(): Promise<void>;
 }
 
@@ -44,12 +46,13 @@ function functionRunner(fn: (signal: AbortSignal) => unknown, timeoutMs: number 
       if (result === false) throw new Error('check returned false');
     },
     reset: () => undefined,
+    prepare: () => undefined,
     close: async () => undefined,
   };
 }
 
 function notConfigured(timeoutMs: number | undefined): CheckRunner {
-  return { configured: false, timeoutMs, run: async () => undefined, reset: () => undefined, close: async () => undefined };
+  return { configured: false, timeoutMs, run: async () => undefined, reset: () => undefined, prepare: () => undefined, close: async () => undefined };
 }
 
 function httpRunner(url: string, timeoutMs: number | undefined): CheckRunner {
@@ -62,6 +65,7 @@ function httpRunner(url: string, timeoutMs: number | undefined): CheckRunner {
       if (response.status >= 400) throw new Error(`${redactUrl(url)} answered ${response.status}`);
     },
     reset: () => undefined,
+    prepare: () => undefined,
     close: async () => undefined,
   };
 }
@@ -110,6 +114,11 @@ class PostgresRunner implements CheckRunner {
     const old = this.client;
     this.client = undefined;
     void old?.then((c) => c.end()).catch(() => undefined);
+  }
+
+  prepare(): void {
+    this.client ??= this.connect();
+    this.client.catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -161,6 +170,11 @@ class MysqlRunner implements CheckRunner {
     void old?.then((c) => c.destroy()).catch(() => undefined);
   }
 
+  prepare(): void {
+    this.conn ??= this.connect();
+    this.conn.catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.reset();
   }
@@ -209,6 +223,11 @@ class RedisRunner implements CheckRunner {
     const old = this.client;
     this.client = undefined;
     void old?.then((c) => c.disconnect()).catch(() => undefined);
+  }
+
+  prepare(): void {
+    this.client ??= this.connect();
+    this.client.catch(() => undefined);
   }
 
   async close(): Promise<void> {

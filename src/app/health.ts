@@ -60,6 +60,7 @@ export class Health {
       ready: options.paths?.ready ?? '/ready',
       detailed: options.paths?.detailed ?? '/health/detailed',
     };
+    for (const [, runner] of this.runners) runner.prepare();
   }
 
   /** True once shutdown began: /ready answers 503 from then on. */
