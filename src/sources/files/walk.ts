@@ -1,4 +1,4 @@
-import type { BigIntStats } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepriseError } from '../../core/errors.js';
@@ -77,13 +77,27 @@ const STAT_BATCH = 64;
 
 type StatResult = { st: BigIntStats } | { err: unknown };
 
+interface Listed {
+  name: string;
+  /** The listing says directory, or cannot tell (DT_UNKNOWN). */
+  mayBeDir: boolean;
+}
+
 async function* walkDir(absDir: string, relDir: string, rootDev: bigint, options: WalkOptions): AsyncGenerator<WalkEntry> {
-  const names = await listSorted(absDir, relDir, options);
-  for (let start = 0; start < names.length; start += STAT_BATCH) {
+  const listed = await listSorted(absDir, relDir, options);
+  let start = 0;
+  while (start < listed.length) {
     throwIfAborted(options.signal);
-    const batch = names.slice(start, start + STAT_BATCH);
+    // A batch ends at a directory: entries after it are stat'ed once its subtree is done, so
+    // the stat a part carries is never older than the walk of a sibling subtree.
+    let end = start;
+    while (end < listed.length && end - start < STAT_BATCH) {
+      if ((listed[end++] as Listed).mayBeDir) break;
+    }
+    const batch = listed.slice(start, end);
+    start = end;
     const stats = await Promise.all(
-      batch.map((name) =>
+      batch.map(({ name }) =>
         lstat(join(absDir, name), { bigint: true }).then(
           (st): StatResult => ({ st }),
           (err: unknown): StatResult => ({ err }),
@@ -92,7 +106,7 @@ async function* walkDir(absDir: string, relDir: string, rootDev: bigint, options
     );
     for (let i = 0; i < batch.length; i++) {
       throwIfAborted(options.signal);
-      const name = batch[i] as string;
+      const name = (batch[i] as Listed).name;
       const result = stats[i] as StatResult;
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       const abs = join(absDir, name);
@@ -128,10 +142,10 @@ async function* visit(abs: string, rel: string, st: BigIntStats, rootDev: bigint
   }
 }
 
-async function listSorted(absDir: string, relDir: string, options: WalkOptions): Promise<string[]> {
-  let raw: Buffer[];
+async function listSorted(absDir: string, relDir: string, options: WalkOptions): Promise<Listed[]> {
+  let raw: Dirent<Buffer>[];
   try {
-    raw = await readdir(absDir, { encoding: 'buffer' });
+    raw = await readdir(absDir, { encoding: 'buffer', withFileTypes: true });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' && relDir !== '') {
       options.onWarning?.({ path: relDir, reason: 'vanished', message: `${relDir} was deleted during the walk; its content is skipped` });
@@ -140,18 +154,20 @@ async function listSorted(absDir: string, relDir: string, options: WalkOptions):
     throw sourceUnreadable(absDir, err, 'cannot list');
   }
   // Byte order, not locale order: the same tree must give the same snapshot on any machine.
-  raw.sort(Buffer.compare);
-  const names: string[] = [];
-  for (const bytes of raw) {
+  raw.sort((a, b) => Buffer.compare(a.name, b.name));
+  const listed: Listed[] = [];
+  for (const dirent of raw) {
+    const bytes = dirent.name;
     const name = bytes.toString('utf8');
-    if (Buffer.from(name, 'utf8').equals(bytes)) {
-      names.push(name);
-    } else {
+    if (!Buffer.from(name, 'utf8').equals(bytes)) {
       const shown = relDir === '' ? name : `${relDir}/${name}`;
       options.onWarning?.({ path: shown, reason: 'name-encoding', message: `${shown}: name is not valid UTF-8; skipped` });
+      continue;
     }
+    const known = dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
+    listed.push({ name, mayBeDir: dirent.isDirectory() || !known });
   }
-  return names;
+  return listed;
 }
 
 async function readLinkUtf8(abs: string, rel: string, options: WalkOptions): Promise<string | undefined> {

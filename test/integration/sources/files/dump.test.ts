@@ -134,6 +134,16 @@ describe('files source dump', () => {
     }
   });
 
+  it('skips a name that is not valid UTF-8 with a warning (parts are named by strings)', async () => {
+    const root = join(dir, 'latin1');
+    await mkdir(root);
+    await writeFile(join(root, 'ok.txt'), 'ok');
+    await writeFile(Buffer.concat([Buffer.from(`${root}/caf`), Buffer.from([0xe9])]), 'latin-1 name');
+    const warnings: Array<{ path: string; reason: string }> = [];
+    expect(await dumpNames(filesSource(root, {}, (w) => warnings.push(w)))).toEqual(['.', 'ok.txt']);
+    expect(warnings.map((w) => w.reason)).toEqual(['name-encoding']);
+  });
+
   it('reads a 20 MiB file in chunks of at most 1 MiB with the same content', async () => {
     const root = join(dir, 'big');
     await mkdir(root);
