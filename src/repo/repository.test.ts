@@ -53,7 +53,8 @@ describe('Repository', () => {
     const hashes = await restoreHashes(reopened, snap.id.slice(0, 8));
     for (const f of files) expect(hashes[f.name]).toBe(sha(f.data));
     const stats = await reopened.stats();
-    expect(stats.compressionRatio).toBeGreaterThan(1.5);
+    // Chunks of the text may repeat (dedup), so compare what is stored with what was read.
+    expect(stats.storedBytes).toBeLessThan(stats.rawBytes * 0.6);
   });
 
   it('deduplicates: a second identical backup adds only its snapshot and index', async () => {

@@ -11,6 +11,11 @@ export interface SnapshotIdentity extends SnapshotHeader {
   host: string;
   parts: number;
   size: number;
+  /**
+   * SHA-256 of the part list without chunk ids (names, metadata, sizes, content SHA-256s): makes
+   * the id depend on the content while staying the same in every repository.
+   */
+  content: string;
 }
 
 /** Where the part list is: tree chunk ids (repository-specific), its size and SHA-256. */
@@ -39,8 +44,8 @@ export interface StoredSnapshot {
 
 /** The identity text of a snapshot. Pure. */
 export function identityText(identity: SnapshotIdentity): string {
-  const { source, sourceKind, tags, info, parent, time, host, parts, size } = identity;
-  return JSON.stringify({ source, sourceKind, tags, info, ...(parent !== undefined ? { parent } : {}), time, host, parts, size });
+  const { source, sourceKind, tags, info, parent, time, host, parts, size, content } = identity;
+  return JSON.stringify({ source, sourceKind, tags, info, ...(parent !== undefined ? { parent } : {}), time, host, parts, size, content });
 }
 
 /** Snapshot id of an identity text. Pure. */
@@ -49,7 +54,7 @@ export function snapshotId(identity: string): string {
 }
 
 function summarise(id: string, file: SnapshotFile): SnapshotSummary {
-  const identity = JSON.parse(file.identity) as SnapshotIdentity;
+  const { content: _content, ...identity } = JSON.parse(file.identity) as SnapshotIdentity;
   return { ...identity, id, added: file.added };
 }
 

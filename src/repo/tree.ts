@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RepriseError } from '../core/errors.js';
 import type { PartEntry } from './api.js';
 
@@ -10,6 +11,13 @@ import type { PartEntry } from './api.js';
 /** Serialises parts, one JSON object per line. Pure; never throws. */
 export function encodeTree(parts: readonly PartEntry[]): Buffer {
   return Buffer.from(parts.map((p) => JSON.stringify(p)).join('\n') + (parts.length ? '\n' : ''), 'utf8');
+}
+
+/** SHA-256 (hex) of the parts without their chunk ids: the same in every repository. Pure. */
+export function contentHash(parts: readonly PartEntry[]): string {
+  const hash = createHash('sha256');
+  for (const { chunks: _chunks, ...rest } of parts) hash.update(JSON.stringify(rest) + '\n');
+  return hash.digest('hex');
 }
 
 /** Parses what `encodeTree` wrote. Throws REPRISE_INTEGRITY on malformed input. Pure. */

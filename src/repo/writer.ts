@@ -6,7 +6,7 @@ import { chunkId } from './crypto.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
-import { encodeTree } from './tree.js';
+import { contentHash, encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
 import { RepriseError } from '../core/errors.js';
 
@@ -170,6 +170,7 @@ export class Writer implements SnapshotWriter {
         host: this.ctx.hostname,
         parts: this.parts.length,
         size: this.parts.reduce((sum, p) => sum + p.size, 0),
+        content: contentHash(this.parts),
       });
       this.sync();
       // `added` in the file counts packs and index files: the snapshot file's own size is known only once sealed.
