@@ -1,6 +1,10 @@
 import { StorageError, type Backend, type ByteRange, type ObjectInfo, type PutOptions } from '../backend.js';
+import { checkRange, rangeBeyondEnd } from '../range.js';
 
-/** A backend held in a Map: for tests and for benchmarks that must leave disk out. */
+/**
+ * A backend held in a Map: for tests and for benchmarks that must leave disk out. Every call is
+ * atomic (single-threaded), so createOnly races have exactly one winner, as on disk.
+ */
 export class MemoryBackend implements Backend {
   readonly location: string;
   private readonly objects = new Map<string, Uint8Array>();
@@ -9,6 +13,7 @@ export class MemoryBackend implements Backend {
     this.location = `memory://${name}`;
   }
 
+  /** Stores a copy of `body`. Throws StorageError `exists` (createOnly) or the signal's reason. Idempotent without createOnly. */
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     if (options.createOnly && this.objects.has(key)) {
@@ -17,32 +22,40 @@ export class MemoryBackend implements Backend {
     this.objects.set(key, Uint8Array.from(body));
   }
 
+  /** A copy of the object or of a range. Throws StorageError `not_found`, `fatal` for a bad range, or the signal's reason. Idempotent. */
   async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
+    if (range) checkRange(range, key);
     const body = this.objects.get(key);
     if (!body) throw new StorageError('not_found', `no such object: ${key}`, { key });
     if (!range) return Uint8Array.from(body);
-    if (range.offset + range.length > body.length) {
-      throw new StorageError('fatal', `range ${range.offset}+${range.length} beyond end of ${key} (${body.length} bytes)`, { key });
-    }
+    if (range.offset + range.length > body.length) throw rangeBeyondEnd(range, key, body.length);
     return body.slice(range.offset, range.offset + range.length);
   }
 
-  async stat(key: string): Promise<ObjectInfo | undefined> {
+  /** Size of the object or undefined. Throws only the signal's reason. Idempotent. */
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    signal?.throwIfAborted();
     const body = this.objects.get(key);
     return body ? { key, size: body.length } : undefined;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  /** Objects under `prefix` as they were when listing started. Throws only the signal's reason. */
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+    signal?.throwIfAborted();
     for (const [key, body] of [...this.objects]) {
+      signal?.throwIfAborted();
       if (key.startsWith(prefix)) yield { key, size: body.length };
     }
   }
 
-  async delete(key: string): Promise<void> {
+  /** Removes the object; missing keys are fine. Throws only the signal's reason. Idempotent. */
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     this.objects.delete(key);
   }
 
+  /** Nothing to release; the objects stay (a reopened `memory://name` sees them). Idempotent. */
   async close(): Promise<void> {}
 
   /** Test helper: direct access to stored bytes (e.g. to flip one and test detection). */

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { StorageError, type Backend, type ByteRange, type ObjectInfo, type PutOptions } from '../backend.js';
+import { checkRange, rangeBeyondEnd } from '../range.js';
+import { fromFsError } from './errors.js';
+
+/** Temp files start with this; `list` never shows them, so a crashed put is invisible. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** Writes are cut into pieces of this size so an abort is noticed during large puts. */
+const WRITE_PIECE = 4 * 1024 * 1024;
+
+/**
+ * A repository on a local (or mounted) file system, restic-style: each key is a file under
+ * `rootDir`, `/` in keys makes folders. Writes go to a temp file that is fsynced, then renamed
+ * (or hard-linked, for createOnly) into place and the folder fsynced, so a reader or a crash
+ * never sees a partial object under its final name.
+ */
+export class LocalBackend implements Backend {
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(rootDir: string) {
+    this.root = resolve(rootDir);
+    this.location = this.root;
+  }
+
+  /**
+   * Stores `body` atomically. With `createOnly`, exactly one of several concurrent writers of a
+   * key succeeds (link() fails with EEXIST for the others). Idempotent for the same body without
+   * createOnly. Throws StorageError (`exists`, `permission`, `transient`, `fatal` when the key
+   * collides with a folder) or the signal's reason when aborted; the temp file is removed then.
+   */
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    await this.ensureDir(dir, key);
+    const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(tmp, 'wx', 0o600);
+      for (let offset = 0; offset < body.length; ) {
+        signal?.throwIfAborted();
+        const { bytesWritten } = await handle.write(body, offset, Math.min(WRITE_PIECE, body.length - offset));
+        offset += bytesWritten;
+      }
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      signal?.throwIfAborted();
+      if (options.createOnly) {
+        // link() never replaces an existing name, unlike rename(): that is what makes createOnly atomic.
+        await link(tmp, path);
+        await unlink(tmp);
+      } else {
+        await rename(tmp, path);
+      }
+      await fsyncDir(dir);
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await rm(tmp, { force: true }).catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+        throw new StorageError('fatal', `put ${key}: a folder of that name exists (the key is a prefix of other keys)`, { key, cause: err });
+      }
+      throw fromFsError(err, 'put', key);
+    }
+  }
+
+  /**
+   * Reads the object, or only `range` of it through a file handle. Idempotent. Throws StorageError
+   * `not_found` when absent, `fatal` when the range goes past the end, or the signal's reason.
+   */
+  async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    signal?.throwIfAborted();
+    const path = this.pathOf(key);
+    if (range) checkRange(range, key);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(path, 'r');
+      const info = await handle.stat();
+      if (!info.isFile()) throw new StorageError('not_found', `no such object: ${key} (a folder)`, { key });
+      if (!range) {
+        const whole = await handle.readFile(signal ? { signal } : {});
+        return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
+      }
+      if (range.offset + range.length > info.size) {
+        throw rangeBeyondEnd(range, key, info.size);
+      }
+      const out = new Uint8Array(range.length);
+      for (let done = 0; done < range.length; ) {
+        signal?.throwIfAborted();
+        const { bytesRead } = await handle.read(out, done, range.length - done, range.offset + done);
+        if (bytesRead === 0) throw new StorageError('transient', `get ${key}: file shrank while reading`, { key });
+        done += bytesRead;
+      }
+      return out;
+    } catch (err) {
+      throw fromFsError(err, 'get', key);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  /** Size of the object, or undefined when absent (or a folder). Idempotent. Throws StorageError for other failures. */
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    signal?.throwIfAborted();
+    try {
+      const info = await stat(this.pathOf(key));
+      return info.isFile() ? { key, size: info.size } : undefined;
+    } catch (err) {
+      const mapped = fromFsError(err, 'stat', key);
+      if (mapped instanceof StorageError && mapped.kind === 'not_found') return undefined;
+      throw mapped;
+    }
+  }
+
+  /**
+   * Every file whose key starts with `prefix`, walking only the folder the prefix points into.
+   * Temp files are skipped. Idempotent. Throws StorageError or the signal's reason.
+   */
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/');
+    const startKey = slash < 0 ? '' : prefix.slice(0, slash + 1);
+    yield* this.walk(startKey, prefix, signal);
+  }
+
+  private async *walk(dirKey: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    signal?.throwIfAborted();
+    let entries;
+    try {
+      entries = await readdir(join(this.root, ...dirKey.split('/')), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw fromFsError(err, 'list', dirKey || '/');
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      const key = dirKey + entry.name;
+      if (entry.isDirectory()) {
+        const sub = `${key}/`;
+        // Descend only where keys can still match the prefix.
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix, signal);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        signal?.throwIfAborted();
+        const info = await this.stat(key);
+        // Deleted between readdir and stat: it is simply no longer there.
+        if (info) yield info;
+      }
+    }
+  }
+
+  /** Removes the object; a missing key is fine (idempotent). Throws StorageError for other failures. */
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    try {
+      await unlink(this.pathOf(key));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw fromFsError(err, 'delete', key);
+    }
+  }
+
+  /** Nothing to release: every call opens and closes its own handles. Idempotent, never throws. */
+  async close(): Promise<void> {}
+
+  private pathOf(key: string): string {
+    const parts = key.split('/');
+    const bad =
+      key.length === 0 ||
+      key.includes('\0') ||
+      key.includes('\\') ||
+      parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith(TEMP_PREFIX));
+    if (bad) {
+      throw new StorageError('fatal', `invalid key for a local repository: ${JSON.stringify(key)}`, { key });
+    }
+    return this.root + sep + parts.join(sep);
+  }
+
+  private async ensureDir(dir: string, key: string): Promise<void> {
+    let first: string | undefined;
+    try {
+      first = await mkdir(dir, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'EEXIST') {
+        throw new StorageError('fatal', `put ${key}: a parent of the key is an object, not a folder`, { key, cause: err });
+      }
+      throw fromFsError(err, 'put', key);
+    }
+    if (first === undefined) return;
+    // New folders must survive a crash too: fsync each new folder's parent, deepest last.
+    const created: string[] = [];
+    for (let d = dir; d.length >= first.length; d = dirname(d)) created.unshift(d);
+    for (const d of created) await fsyncDir(dirname(d)).catch((err: unknown) => Promise.reject(fromFsError(err, 'put', key)));
+  }
+}
+
+/** fsync on a folder makes renames and links in it durable. */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
