@@ -153,6 +153,11 @@ export const ERROR_CODES = {
     hint: 'Check the --to location, its permissions and credentials.',
     exit: EXIT.TARGET,
   },
+  REPRISE_TARGET_INCOMPATIBLE: {
+    summary: 'The restore target lacks something the snapshot needs (e.g. a PostgreSQL extension); nothing was written.',
+    hint: 'Install what the message names on the target server, or restore to another server.',
+    exit: EXIT.TARGET,
+  },
   REPRISE_STORAGE: {
     summary: 'The storage backend failed and retries did not help.',
     hint: 'Check the repository location, credentials and network; the message names the failing operation.',

@@ -93,9 +93,40 @@ async function createDatabase(maintenance: PgConn, name: string, facts: Database
   );
 }
 
+/** Best effort, also after an abort: FORCE (PostgreSQL 13+) ends pg_restore sessions still closing. */
 async function dropDatabase(maintenance: PgConn, name: string): Promise<void> {
   const signal = new AbortController().signal;
-  await withClient(maintenance, signal, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`), 'target').catch(() => undefined);
+  await withClient(
+    maintenance,
+    signal,
+    async (client) => {
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      } catch {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+      }
+    },
+    'target',
+  ).catch(() => undefined);
+}
+
+/** Refuses, before anything is written, a target server that lacks an extension the dump creates. */
+async function assertExtensionsAvailable(maintenance: PgConn, facts: DatabaseFacts[], signal: AbortSignal): Promise<void> {
+  const wanted = new Set(facts.flatMap((db) => (db.extensions ?? []).map((ext) => ext.name)));
+  if (wanted.size === 0) return;
+  const available = await withClient(
+    maintenance,
+    signal,
+    async (client) => new Set((await client.query<{ name: string }>('SELECT name FROM pg_available_extensions')).rows.map((row) => row.name)),
+    'target',
+  );
+  const missing = [...wanted].filter((name) => !available.has(name)).sort();
+  if (missing.length > 0) {
+    throw new RepriseError('REPRISE_TARGET_INCOMPATIBLE', `the target server has no extension ${missing.join(', ')} (the snapshot's databases use it)`, {
+      hint: `Install the extension package on the target server (Debian: apt-cache search postgresql-<major>-<extension>), then restore again.`,
+      details: { missingExtensions: missing },
+    });
+  }
 }
 
 function assertRestoreToolFits(tool: PgTool, dumpedBy: string | undefined): void {
@@ -112,7 +143,8 @@ function assertRestoreToolFits(tool: PgTool, dumpedBy: string | undefined): void
  * restore leaves nothing under the final name. An existing database with user objects is refused
  * with REPRISE_TARGET_NOT_EMPTY unless `force`, then restored with `--clean --if-exists`. When a
  * role owning objects is missing on the target, `--no-owner --no-privileges` (objects belong to the
- * restoring user). Throws REPRISE_TARGET_UNREACHABLE, REPRISE_TOOL_MISSING/TOO_OLD/FAILED, REPRISE_ABORTED.
+ * restoring user). Throws REPRISE_TARGET_UNREACHABLE, REPRISE_TARGET_INCOMPATIBLE (missing extension),
+ * REPRISE_TOOL_MISSING/TOO_OLD/FAILED, REPRISE_ABORTED.
  * Not idempotent (it writes); the target check happens before any part is read.
  */
 export async function restorePostgres(config: PostgresSourceConfig, parts: AsyncIterable<RestorePart>, options: RestoreOptions): Promise<RestoreResult> {
@@ -139,7 +171,10 @@ export async function restorePostgres(config: PostgresSourceConfig, parts: Async
     return exists;
   };
   // Refuse before reading a single part when the snapshot says what it holds.
-  if (facts.length > 0) await check(facts.map((db) => db.name));
+  if (facts.length > 0) {
+    await check(facts.map((db) => db.name));
+    await assertExtensionsAvailable(targetMaintenance(conn, facts.map((db) => db.name)), facts, signal);
+  }
 
   const dir = await mkdtemp(join(tmpdir(), 'reprise-pg-restore-'));
   try {

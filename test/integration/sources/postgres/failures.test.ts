@@ -189,6 +189,56 @@ describe('postgres source: failures are clear errors with hints, before any part
     expect(await tmpLeftovers()).toEqual([]);
   });
 
+  it('a target server without an extension the snapshot uses → REPRISE_TARGET_INCOMPATIBLE before any part is read', async () => {
+    const src = pgSource({ url: dbUrl(db) });
+    const info = await src.inspect(signal);
+    const databases = (info.facts['databases'] as { extensions: { name: string; version: string }[] }[]).map((d) => ({
+      ...d,
+      extensions: [...d.extensions, { name: 'reprise_no_such_extension', version: '1.0' }],
+    }));
+    let read = 0;
+    async function* parts(): AsyncGenerator<RestorePart> {
+      read += 1;
+      yield { name: 'x/toc.dat', type: 'file', content: () => [] };
+    }
+    const target = randomName('reprise_pg_noext');
+    const err = (await src
+      .restore(parts(), { target: dbUrl(target), force: false, info: { ...info, facts: { ...info.facts, databases } }, signal })
+      .catch((e: unknown) => e)) as RepriseError;
+    expect(err.code).toBe('REPRISE_TARGET_INCOMPATIBLE');
+    expect(err.message).toContain('reprise_no_such_extension');
+    expect(read).toBe(0);
+    expect(await sql('postgres', 'SELECT 1 FROM pg_database WHERE datname = $1', [target])).toEqual([]);
+  });
+
+  it('abort during pg_restore kills it and drops the half-restored database', async () => {
+    await sql(db, 'CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g');
+    const src = pgSource({ url: dbUrl(db) });
+    const info = await src.inspect(signal);
+    const parts: RestorePart[] = [];
+    for await (const part of src.dump(signal)) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of part.open?.() ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
+      const data = Buffer.concat(chunks);
+      parts.push({ name: part.name, type: 'file', content: () => [data] as unknown as AsyncIterable<Uint8Array> });
+    }
+    async function* feed(): AsyncGenerator<RestorePart> {
+      yield* parts;
+    }
+    const target = randomName('reprise_pg_aborted');
+    const controller = new AbortController();
+    const restoring = src.restore(feed(), { target: dbUrl(target), force: false, info, signal: controller.signal }).catch((e: unknown) => e);
+    const temp = async (): Promise<number> =>
+      (await sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'reprise\\_restore\\_%' AND application_name = 'pg_restore'")).length;
+    for (let i = 0; i < 200 && (await temp()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await temp()).toBeGreaterThan(0);
+    controller.abort();
+    expect(isRepriseError(await restoring, 'REPRISE_ABORTED')).toBe(true);
+    const left = await sql('postgres', "SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE 'reprise\\_restore\\_%'", [target]);
+    expect(left).toEqual([]);
+    expect(await tmpLeftovers()).toEqual([]);
+  });
+
   it('an unreachable restore target → REPRISE_TARGET_UNREACHABLE', async () => {
     const src = pgSource({ url: dbUrl(db) });
     const err = await src.probeTarget('postgres://postgres@127.0.0.1:1/x', signal).catch((e: unknown) => e);
