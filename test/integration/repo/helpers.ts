@@ -57,6 +57,6 @@ export async function partHash(repo: Repository, part: PartEntry): Promise<strin
 }
 
 /** Test support: a small-chunk repository (so small test data spans many chunks and packs stay small). */
-export function initSmall(backend: Backend, password = 'pw', tuning: RepositoryTuning = {}): Promise<Repository> {
+export function initSmall(backend: Backend, password = 'pw', tuning: RepositoryTuning & { hostname?: string } = {}): Promise<Repository> {
   return Repository.init({ backend, password, chunker: { avgSize: 1 << 14 }, workers: 1, ...tuning });
 }
