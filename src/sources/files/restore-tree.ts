@@ -9,6 +9,9 @@ import { errnoCode, targetUnwritable } from './fs-errors.js';
 import { partSegments } from './part-name.js';
 import { probeTree } from './probe.js';
 
+/** Files being fsynced and renamed at once; each holds one descriptor. */
+const MAX_FILES_IN_FLIGHT = 16;
+
 /** Prefix of the temporary names files are written under before being renamed into place. */
 export const TEMP_PREFIX = '.reprise-tmp-';
 
@@ -63,12 +66,18 @@ export async function restoreTree(parts: AsyncIterable<RestorePart>, options: Re
   const writer = new TreeWriter(target, force, signal);
   let count = 0;
   let bytes = 0;
-  for await (const part of parts) {
-    throwIfAborted(signal);
-    bytes += await writer.write(part);
-    count++;
+  try {
+    for await (const part of parts) {
+      throwIfAborted(signal);
+      bytes += await writer.write(part);
+      count++;
+    }
+    await writer.finish();
+  } catch (err) {
+    // Files still being synced must be renamed or removed before the caller sees the error.
+    await writer.settle();
+    throw err;
   }
-  await writer.finish();
   return { location: target, parts: count, bytes };
 }
 
@@ -77,6 +86,9 @@ class TreeWriter {
   /** Relative paths known to be real directories (never links) in the target. */
   private readonly knownDirs = new Set<string>(['']);
   private readonly dirMetas: DirMeta[] = [];
+  /** Files whose content is written, being synced and renamed while the next parts stream in. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly target: string,
@@ -86,6 +98,7 @@ class TreeWriter {
 
   /** Writes one part; returns the content bytes written. */
   async write(part: RestorePart): Promise<number> {
+    this.throwIfFailed();
     const segments = partSegments(part.name);
     const abs = join(this.target, ...segments);
     switch (part.type) {
@@ -108,8 +121,15 @@ class TreeWriter {
     }
   }
 
+  /** Waits for every file in flight (each renames or removes its temp file). Never throws. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
   /** Applies directory metadata after all content is written: writing into a dir changes its mtime. */
   async finish(): Promise<void> {
+    await this.settle();
+    this.throwIfFailed();
     this.dirMetas.sort((a, b) => b.depth - a.depth);
     for (const dir of this.dirMetas) {
       throwIfAborted(this.signal);
@@ -148,6 +168,10 @@ class TreeWriter {
     }
   }
 
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
   private async writeFile(abs: string, part: RestorePart): Promise<number> {
     const temp = tempBeside(abs);
     let handle: FileHandle | undefined;
@@ -159,22 +183,40 @@ class TreeWriter {
         throw targetUnwritable(temp, err);
       }
       if (part.content) written = await copyInto(part.content(), handle, temp, this.signal);
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    // fsync costs milliseconds per file: overlap it with streaming the next parts.
+    const task = this.completeFile(handle, temp, abs, part).catch((err: unknown) => {
+      this.failure ??= { error: err };
+    });
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+    if (this.inFlight.size >= MAX_FILES_IN_FLIGHT) await Promise.race(this.inFlight);
+    return written;
+  }
+
+  /** Metadata, fsync, rename; on any failure the temp file is removed. */
+  private async completeFile(handle: FileHandle, temp: string, abs: string, part: RestorePart): Promise<void> {
+    let unclosed: FileHandle | undefined = handle;
+    try {
       try {
         if (this.asRoot && part.uid !== undefined && part.gid !== undefined) await handle.chown(part.uid, part.gid);
         // After chown, which clears setuid/setgid bits.
         await handle.chmod(part.mode === undefined ? 0o644 : part.mode & 0o7777);
         if (part.mtimeMs !== undefined) await handle.utimes(part.mtimeMs / 1000, part.mtimeMs / 1000);
         await handle.sync();
+        unclosed = undefined;
         await handle.close();
-        handle = undefined;
       } catch (err) {
         throw targetUnwritable(temp, err);
       }
       throwIfAborted(this.signal);
       await this.moveIntoPlace(temp, abs, part.name);
-      return written;
     } catch (err) {
-      await handle?.close().catch(() => undefined);
+      await unclosed?.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }

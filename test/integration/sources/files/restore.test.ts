@@ -126,6 +126,16 @@ describe('files source restore', () => {
     expect(await entriesUnder(target)).toEqual(['x']);
   });
 
+  it('a file that cannot be moved into place fails the restore and its temp file is removed', async () => {
+    const target = join(dir, 'clash');
+    // Without force, a file over a directory of the same snapshot is a malformed snapshot.
+    const parts = list([{ name: 'x', type: 'dir' }, file('x/inner', 'i'), file('x', 'clash'), file('later.txt', 'l')]);
+    const err = await restore(source, target, parts).catch((e: unknown) => e);
+    expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
+    expect((await entriesUnder(target)).filter((n) => n.includes('.reprise-tmp-'))).toEqual([]);
+    expect(await readFile(join(target, 'x/inner'), 'utf8')).toBe('i');
+  });
+
   it('rejects part names that would escape the target', async () => {
     for (const name of ['../escape.txt', '/tmp/escape-abs.txt', 'ok/../../escape.txt']) {
       const target = join(dir, 'escape-target');
