@@ -6,7 +6,7 @@ import { addAbortSignal } from 'node:stream';
 import { RepriseError, isRepriseError } from '../../core/errors.js';
 import type { DumpPart } from '../source.js';
 import { withDatabase } from './conn.js';
-import { maintenanceConn, planDump, type DatabaseFacts, type DumpPlan } from './inspect.js';
+import { maintenanceConn, planDump, type DatabaseFacts, type DumpPlan, type PlanOptions } from './inspect.js';
 import { databasePrefix, GLOBALS_PART } from './layout.js';
 import { runTool } from './run-tool.js';
 import type { PostgresSourceConfig } from './schema.js';
@@ -64,8 +64,8 @@ async function dumpGlobals(plan: DumpPlan, config: PostgresSourceConfig, path: s
  * folder is removed when the iteration ends, fails or is abandoned; abort kills pg_dump and its
  * workers. Throws as planDump, REPRISE_TOOL_FAILED, REPRISE_ABORTED.
  */
-export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortSignal): AsyncGenerator<DumpPart> {
-  const plan = await planDump(config, signal);
+export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortSignal, options: PlanOptions = {}): AsyncGenerator<DumpPart> {
+  const plan = await planDump(config, signal, options);
   const dir = await mkdtemp(join(tmpdir(), 'reprise-pg-'));
   try {
     await chmod(dir, 0o700);

@@ -2,7 +2,7 @@ import type { DumpPart, RestoreOptions, RestorePart, RestoreResult, Source, Sour
 import { parsePgUrl, withDatabase } from './conn.js';
 import { withClient } from './client.js';
 import { dumpPostgres } from './dump.js';
-import { inspectPostgres, maintenanceConn } from './inspect.js';
+import { inspectPostgres, maintenanceConn, type PlanOptions } from './inspect.js';
 import { restorePostgres } from './restore.js';
 import type { PostgresSourceConfig } from './schema.js';
 import { probePostgresTarget, targetConn } from './target.js';
@@ -26,14 +26,15 @@ async function configuredDatabases(config: PostgresSourceConfig, signal: AbortSi
 /**
  * The `type: postgres` source: pg_dump directory format, one part per dump file, restore with
  * pg_restore. Throws REPRISE_CONFIG_INVALID at once when the url is not a postgres URL.
+ * `options.skipMissingDatabases` is what forTarget() uses (see PlanOptions).
  */
-export function createPostgresSource(name: string, config: PostgresSourceConfig): Source {
+export function createPostgresSource(name: string, config: PostgresSourceConfig, options: PlanOptions = {}): Source {
   parsePgUrl(config.url, config.password);
   return {
     kind: 'postgres',
     name,
-    inspect: (signal: AbortSignal): Promise<SourceInfo> => inspectPostgres(config, signal),
-    dump: (signal: AbortSignal): AsyncIterable<DumpPart> => dumpPostgres(config, signal),
+    inspect: (signal: AbortSignal): Promise<SourceInfo> => inspectPostgres(config, signal, options),
+    dump: (signal: AbortSignal): AsyncIterable<DumpPart> => dumpPostgres(config, signal, options),
     probeTarget: async (target: string, signal: AbortSignal): Promise<TargetState> =>
       probePostgresTarget(targetConn(target, config), await configuredDatabases(config, signal), signal),
     restore: (parts: AsyncIterable<RestorePart>, options: RestoreOptions): Promise<RestoreResult> => restorePostgres(config, parts, options),
@@ -47,8 +48,9 @@ export function createPostgresSource(name: string, config: PostgresSourceConfig)
       // A one-database restore into a URL without database writes the source's database name: snapshot that one.
       if (config.databases === undefined && conn.database === undefined && sourceDb !== undefined) conn = withDatabase(conn, sourceDb);
       const { include_tables: _include, exclude_tables: _exclude, ...rest } = config;
-      // The safety snapshot must hold everything a forced restore may overwrite: no table filters.
-      return createPostgresSource(`${name}@target`, { ...rest, url: conn.url, ...(conn.password === undefined ? {} : { password: conn.password }) });
+      // The safety snapshot must hold everything a forced restore may overwrite (no table filters),
+      // and only that: databases the restore will create do not exist yet.
+      return createPostgresSource(`${name}@target`, { ...rest, url: conn.url, ...(conn.password === undefined ? {} : { password: conn.password }) }, { skipMissingDatabases: true });
     },
   };
 }

@@ -37,7 +37,7 @@ export interface DumpPlan {
 /** Facts recorded in the snapshot: the `format` names this layout so a later restore can tell. */
 export const DUMP_FORMAT = 'pg_dump-directory-v1';
 
-async function databaseFacts(client: pg.Client, names: string[]): Promise<Omit<DatabaseFacts, 'extensions'>[]> {
+async function databaseFacts(client: pg.Client, names: string[], skipMissing: boolean): Promise<Omit<DatabaseFacts, 'extensions'>[]> {
   const { rows } = await client.query<{ datname: string; encoding: string; datcollate: string; datctype: string; size: string | null }>(
     `SELECT datname, pg_encoding_to_char(encoding) AS encoding, datcollate, datctype,
             CASE WHEN has_database_privilege(oid, 'CONNECT') THEN pg_database_size(oid) END AS size
@@ -45,14 +45,15 @@ async function databaseFacts(client: pg.Client, names: string[]): Promise<Omit<D
     [names],
   );
   const byName = new Map(rows.map((row) => [row.datname, row]));
-  return names.map((name) => {
+  return names.flatMap((name) => {
     const row = byName.get(name);
+    if (!row && skipMissing) return [];
     if (!row) {
       throw new RepriseError('REPRISE_SOURCE_NOT_FOUND', `database "${name}" does not exist on the server`, {
         hint: 'Check `databases:` and the database in the url (psql -l lists the databases).',
       });
     }
-    return { name, encoding: row.encoding, collate: row.datcollate, ctype: row.datctype, sizeBytes: row.size === null ? null : Number(row.size) };
+    return [{ name, encoding: row.encoding, collate: row.datcollate, ctype: row.datctype, sizeBytes: row.size === null ? null : Number(row.size) }];
   });
 }
 
@@ -83,12 +84,20 @@ export function maintenanceConn(config: PostgresSourceConfig, conn: PgConn): PgC
   return withDatabase(conn, first ?? 'postgres');
 }
 
+export interface PlanOptions {
+  /**
+   * Leave out listed databases that do not exist instead of failing: for safety snapshots of a
+   * restore target, where only the databases already there can be overwritten.
+   */
+  skipMissingDatabases?: boolean;
+}
+
 /**
  * Checks tools and server and resolves the databases to dump, before any work: throws
  * REPRISE_TOOL_MISSING, REPRISE_TOOL_TOO_OLD, REPRISE_SOURCE_AUTH, REPRISE_SOURCE_NOT_FOUND,
  * REPRISE_SOURCE_UNREADABLE. Read-only and idempotent.
  */
-export async function planDump(config: PostgresSourceConfig, signal: AbortSignal): Promise<DumpPlan> {
+export async function planDump(config: PostgresSourceConfig, signal: AbortSignal, options: PlanOptions = {}): Promise<DumpPlan> {
   const conn = parsePgUrl(config.url, config.password);
   const env = toolEnv(conn);
   const pgDump = await locateTool('pg_dump', { binDir: config.bin_dir, signal });
@@ -98,12 +107,12 @@ export async function planDump(config: PostgresSourceConfig, signal: AbortSignal
     );
     const num = Number(rows[0]?.num ?? 0);
     const names = await resolveDatabaseNames(client, config, conn);
-    if (names.length === 0) {
+    const facts = await databaseFacts(client, names, options.skipMissingDatabases ?? false);
+    if (facts.length === 0 && !options.skipMissingDatabases) {
       throw new RepriseError('REPRISE_SOURCE_NOT_FOUND', 'no database to back up: every database is a template or refuses connections', {
         hint: 'List the databases under `databases:`.',
       });
     }
-    const facts = await databaseFacts(client, names);
     const [globals, reason] = await globalsMode(client, num, config.globals);
     return { num, version: (rows[0]?.version ?? '').split(' ')[0] ?? '', facts, globals, reason };
   });
@@ -179,8 +188,8 @@ export function planToInfo(plan: DumpPlan, restoreTool: PgTool | undefined): Sou
  * inspect(): the plan's facts plus the local pg_restore version when there is one. Throws as
  * planDump. Read-only and idempotent.
  */
-export async function inspectPostgres(config: PostgresSourceConfig, signal: AbortSignal): Promise<SourceInfo> {
-  const plan = await planDump(config, signal);
+export async function inspectPostgres(config: PostgresSourceConfig, signal: AbortSignal, options: PlanOptions = {}): Promise<SourceInfo> {
+  const plan = await planDump(config, signal, options);
   const restoreTool = await locateTool('pg_restore', { binDir: config.bin_dir, signal }).catch(() => undefined);
   return planToInfo(plan, restoreTool);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { databasePrefix, parsePartName, prefixDatabase } from './layout.js';
+import { databasePrefix, parsePartName, prefixDatabase, temporaryName } from './layout.js';
 
 describe('postgres part names', () => {
   it('round-trips database names through one path segment', () => {
@@ -19,5 +19,13 @@ describe('postgres part names', () => {
     for (const bad of ['db/../../etc/passwd', '/toc.dat', 'toc.dat', 'db/x.sh']) {
       expect(() => parsePartName(bad)).toThrow(expect.objectContaining({ code: 'REPRISE_INTEGRITY' }));
     }
+  });
+
+  it('names the temporary restore database after its target, within 63 bytes', () => {
+    expect(temporaryName('app')).toMatch(/^app_restoring_[0-9a-f]{8}$/);
+    const long = temporaryName('é'.repeat(40));
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^é{20}_restoring_[0-9a-f]{8}$/);
+    expect(temporaryName('x'.repeat(39) + 'é')).toMatch(/^x{39}_restoring_/);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { RepriseError } from '../../core/errors.js';
 
 /**
@@ -35,4 +36,15 @@ export function parsePartName(name: string): { database: string; file: string } 
     });
   }
   return { database: prefixDatabase(prefix), file };
+}
+
+/**
+ * The name a new database is restored under before it is renamed: recognisably the target's
+ * (`app_restoring_1a2b3c4d`), within PostgreSQL's 63-byte identifier limit. Pure but random.
+ */
+export function temporaryName(target: string): string {
+  let head = Buffer.from(target, 'utf8').subarray(0, 40).toString('utf8');
+  // A cut inside a multi-byte character decodes to U+FFFD: drop it.
+  head = head.replace(/\uFFFD+$/, '');
+  return `${head}_restoring_${randomBytes(4).toString('hex')}`;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -10,7 +9,7 @@ import type { RestoreOptions, RestorePart, RestoreResult } from '../source.js';
 import { describeConn, toolEnv, withDatabase, type PgConn } from './conn.js';
 import { quoteIdent, quoteLiteral, withClient } from './client.js';
 import type { DatabaseFacts } from './inspect.js';
-import { parsePartName } from './layout.js';
+import { parsePartName, temporaryName } from './layout.js';
 import { runTool } from './run-tool.js';
 import type { PostgresSourceConfig } from './schema.js';
 import { databaseStates, targetConn, targetMaintenance, targetNames } from './target.js';
@@ -198,7 +197,7 @@ export async function restorePostgres(config: PostgresSourceConfig, parts: Async
       }
       const isNew = !(exists.get(target) ?? false);
       if (!isNew) args.push('--clean', '--if-exists');
-      const into = isNew ? `reprise_restore_${randomBytes(6).toString('hex')}` : target;
+      const into = isNew ? temporaryName(target) : target;
       if (isNew) await createDatabase(maintenance, into, facts.find((db) => db.name === source), signal);
       try {
         await runTool(pgRestore.path, [...args, `--dbname=${withDatabase(conn, into).url}`, folder], { env, signal, password: conn.password });

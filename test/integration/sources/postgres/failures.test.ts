@@ -184,7 +184,7 @@ describe('postgres source: failures are clear errors with hints, before any part
     const err = (await src.restore(feed(), { target: dbUrl(target), force: false, info, signal }).catch((e: unknown) => e)) as RepriseError;
     expect(err.code).toBe('REPRISE_TOOL_FAILED');
     expect(err.message).toMatch(/pg_restore exited with code 1.*invalid input syntax for type integer/s);
-    const left = await sql<{ datname: string }>('postgres', "SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE 'reprise\\_restore\\_%'", [target]);
+    const left = await sql<{ datname: string }>('postgres', 'SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2', [target, `${target}_restoring_%`]);
     expect(left).toEqual([]);
     expect(await tmpLeftovers()).toEqual([]);
   });
@@ -199,7 +199,7 @@ describe('postgres source: failures are clear errors with hints, before any part
     let read = 0;
     async function* parts(): AsyncGenerator<RestorePart> {
       read += 1;
-      yield { name: 'x/toc.dat', type: 'file', content: () => [] };
+      yield { name: 'x/toc.dat', type: 'file', content: () => [] as unknown as AsyncIterable<Uint8Array> };
     }
     const target = randomName('reprise_pg_noext');
     const err = (await src
@@ -229,12 +229,12 @@ describe('postgres source: failures are clear errors with hints, before any part
     const controller = new AbortController();
     const restoring = src.restore(feed(), { target: dbUrl(target), force: false, info, signal: controller.signal }).catch((e: unknown) => e);
     const temp = async (): Promise<number> =>
-      (await sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'reprise\\_restore\\_%' AND application_name = 'pg_restore'")).length;
+      (await sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND application_name = 'pg_restore'", [`${target}_restoring_%`])).length;
     for (let i = 0; i < 200 && (await temp()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await temp()).toBeGreaterThan(0);
     controller.abort();
     expect(isRepriseError(await restoring, 'REPRISE_ABORTED')).toBe(true);
-    const left = await sql('postgres', "SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE 'reprise\\_restore\\_%'", [target]);
+    const left = await sql('postgres', 'SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2', [target, `${target}_restoring_%`]);
     expect(left).toEqual([]);
     expect(await tmpLeftovers()).toEqual([]);
   });

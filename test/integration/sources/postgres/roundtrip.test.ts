@@ -142,6 +142,14 @@ describe('postgres source: round trip', () => {
 
     const again = await src.restore(asRestoreParts(parts), { target: `${SERVER}/postgres`, force: false, info, signal }).catch((e: unknown) => e);
     expect(isRepriseError(again, 'REPRISE_TARGET_NOT_EMPTY')).toBe(true);
+
+    // The safety snapshot before a forced restore covers the databases that exist on the target, and only those.
+    await dropDb(b);
+    const safety = src.forTarget(`${SERVER}/postgres`);
+    expect(((await safety.inspect(signal)).facts['databases'] as { name: string }[]).map((d) => d.name)).toEqual([a]);
+    await src.restore(asRestoreParts(parts), { target: `${SERVER}/postgres`, force: true, info, signal });
+    expect((await plainDump(a)).sha256).toBe(dumpA.sha256);
+    expect((await plainDump(b)).sha256).toBe(dumpB.sha256);
   });
 
   it('saves globals without password hashes for a role that may not read pg_authid', async () => {
