@@ -1,0 +1,58 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toRepriseError } from '../../core/errors.js';
+import { FileReadStream } from './file-stream.js';
+
+const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+
+describe('FileReadStream', () => {
+  let dir: string;
+  let path: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reprise-fstream-'));
+    path = join(dir, 'data.bin');
+    await writeFile(path, Buffer.alloc(3 * 1024 * 1024 + 5, 1));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('opens nothing until read, and closes its descriptor at the end', async () => {
+    const before = await openFds();
+    const stream = new FileReadStream(path);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await openFds()).toBe(before);
+    let bytes = 0;
+    for await (const chunk of stream) bytes += (chunk as Buffer).length;
+    expect(bytes).toBe(3 * 1024 * 1024 + 5);
+    expect(await openFds()).toBe(before);
+  });
+
+  it('an abort mid-read ends it with an AbortError (REPRISE_ABORTED) and closes the descriptor', async () => {
+    const before = await openFds();
+    const controller = new AbortController();
+    const stream = new FileReadStream(path, { signal: controller.signal, chunkSize: 64 * 1024 });
+    let chunks = 0;
+    const err = await (async () => {
+      for await (const _ of stream) {
+        if (++chunks === 2) controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(toRepriseError(err).code).toBe('REPRISE_ABORTED');
+    expect(chunks).toBeLessThan(10);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await openFds()).toBe(before);
+  });
+
+  it('a stream destroyed before its first read completes closes what it opened', async () => {
+    const before = await openFds();
+    for (let i = 0; i < 20; i++) {
+      const stream = new FileReadStream(path);
+      stream.once('readable', () => undefined);
+      stream.read(0);
+      stream.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openFds()).toBe(before);
+  });
+});
