@@ -19,7 +19,8 @@ export interface FilesSourceOptions {
 /**
  * The `files` source: a directory tree (files, dirs, symlinks with their mode, mtime, owner) as
  * one part per entry. `config.path` is resolved against `baseDir` (the configuration file's
- * folder). Throws REPRISE_CONFIG_INVALID for an unsupported exclude pattern; everything else
+ * folder); restore, probe and verify targets against the current directory, like a command-line
+ * argument. Throws REPRISE_CONFIG_INVALID for an unsupported exclude pattern; everything else
  * fails when used. Creating it touches nothing on disk.
  */
 export function createFilesSource(name: string, config: FilesSourceConfig, baseDir: string, options: FilesSourceOptions = {}): Source {
@@ -52,20 +53,20 @@ export function createFilesSource(name: string, config: FilesSourceConfig, baseD
 
     async probeTarget(target: string, signal: AbortSignal): Promise<TargetState> {
       throwIfAborted(signal);
-      return probeTree(resolve(baseDir, target));
+      return probeTree(resolve(target));
     },
 
     restore(parts: AsyncIterable<RestorePart>, restoreOptions: RestoreOptions): Promise<RestoreResult> {
-      return restoreTree(parts, { target: resolve(baseDir, restoreOptions.target), force: restoreOptions.force, signal: restoreOptions.signal });
+      return restoreTree(parts, { target: resolve(restoreOptions.target), force: restoreOptions.force, signal: restoreOptions.signal });
     },
 
     verify(target: string, signal: AbortSignal): Promise<VerifyResult> {
-      return verifyTree(resolve(baseDir, target), signal);
+      return verifyTree(resolve(target), signal);
     },
 
     forTarget(target: string): Source {
       // A safety snapshot must capture everything the restore may replace: no excludes.
-      return createFilesSource(name, { ...config, path: resolve(baseDir, target), exclude: [] }, baseDir, options);
+      return createFilesSource(name, { ...config, path: resolve(target), exclude: [] }, baseDir, options);
     },
   };
 }

@@ -5,6 +5,7 @@ import { type Server, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRepriseError } from '../../../../src/core/errors.js';
+import { createFilesSource } from '../../../../src/sources/files/index.js';
 import type { DumpPart, Source } from '../../../../src/sources/source.js';
 import { dumpNames, filesSource, isRoot, makeTempDir, removeDir } from './fixture.js';
 
@@ -233,6 +234,12 @@ describe('files source dump', () => {
     const fromDump = await dumpNames(source).catch((e: unknown) => e);
     expect(isRepriseError(fromDump, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
     expect((fromDump as Error).message).toContain('no-such-dir');
+  });
+
+  it('resolves a relative path against the configuration folder', async () => {
+    const source = createFilesSource('rel', { type: 'files', path: 'order/b', exclude: [], one_file_system: false }, dir);
+    expect(await dumpNames(source)).toEqual(['.', 'inner', 'inner/x']);
+    expect((await source.inspect(new AbortController().signal)).location).toBe(join(dir, 'order/b'));
   });
 
   it('inspect describes the tree', async () => {
