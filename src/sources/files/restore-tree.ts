@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, chmod, chown, lchown, lstat, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, chmod, chown, lchown, lstat, lutimes, mkdir, open, rename, rm, stat, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import { RepriseError } from '../../core/errors.js';
@@ -50,7 +50,7 @@ export async function restoreTree(parts: AsyncIterable<RestorePart>, options: Re
     throw new RepriseError('REPRISE_TARGET_NOT_EMPTY', `restore target ${target} is not empty`, { details: { target } });
   }
   if (state.exists && !state.empty) {
-    const st = await lstat(target);
+    const st = await stat(target);
     if (!st.isDirectory()) {
       throw new RepriseError('REPRISE_TARGET_UNREACHABLE', `restore target ${target} exists and is not a directory`, {
         hint: 'Restore a files snapshot into a directory: remove the file or choose another --to.',

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,14 @@ describe('files source restore', () => {
     expect(await readFile(join(target, 'docs/a.txt'), 'utf8')).toBe('from the snapshot');
     expect(await readFile(join(target, 'unrelated.txt'), 'utf8')).toBe('stays');
     expect(await entriesUnder(target)).toEqual(['b.txt', 'docs', 'docs/a.txt', 'unrelated.txt']);
+  });
+
+  it('a target that is a link to a directory is restored into that directory', async () => {
+    await mkdir(join(dir, 'real-target'));
+    await symlink(join(dir, 'real-target'), join(dir, 'link-to-target'));
+    expect(await source.probeTarget(join(dir, 'link-to-target'), new AbortController().signal)).toMatchObject({ exists: true, empty: true });
+    await roundTrip(source, join(dir, 'link-to-target'));
+    expect(await readFile(join(dir, 'real-target/docs/a.txt'), 'utf8')).toBe('from the snapshot');
   });
 
   it('a target that is a file is refused, with or without force', async () => {
