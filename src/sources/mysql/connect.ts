@@ -11,6 +11,7 @@ export type MysqlRole = 'source' | 'target';
  */
 export function classifyMysqlError(err: unknown, conn: MysqlConn, role: MysqlRole, database = conn.database): RepriseError {
   if (err instanceof RepriseError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new RepriseError('REPRISE_ABORTED', 'operation cancelled', { cause: err });
   const code = (err as { code?: string }).code ?? '';
   const where = describeMysql(conn, database);
   const message = err instanceof Error ? err.message : String(err);
