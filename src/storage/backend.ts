@@ -1,6 +1,6 @@
 /**
  * The storage seam. A backend stores opaque keys (the layout belongs to repo/) and knows
- * nothing of the repository format. One conformance suite (test/integration/backend-conformance)
+ * nothing of the repository format. One conformance suite (test/integration/storage/conformance.ts)
  * runs against every implementation.
  */
 
