@@ -1,3 +1,4 @@
+import { isRepriseError } from '../../core/errors.js';
 import type { VerifyResult } from '../source.js';
 import { walkTree } from './walk.js';
 
@@ -19,7 +20,7 @@ export async function verifyTree(target: string, signal: AbortSignal): Promise<V
       else counts.symlinks++;
     }
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'REPRISE_ABORTED') throw err;
+    if (isRepriseError(err, 'REPRISE_ABORTED')) throw err;
     problems.push(err instanceof Error ? err.message : String(err));
   }
   return { ok: problems.length === 0, measurements: counts, problems };

@@ -216,14 +216,6 @@ describe('files source dump', () => {
         expect((err as Error).message).toMatch(detail);
       });
     }
-
-    it.runIf(!isRoot)('permission denied (needs a non-root user)', async () => {
-      const root = join(dir, 'eacces');
-      await mkdir(root);
-      await writeFile(join(root, 'locked'), 'x', { mode: 0o000 });
-      const err = await readAfter(filesSource(root), 'locked', async () => undefined, join(root, 'locked'));
-      expect(isRepriseError(err, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
-    });
   });
 
   it('a missing root is REPRISE_SOURCE_UNREADABLE with a hint, from inspect and from dump', async () => {
