@@ -73,7 +73,7 @@ export function toolEnv(conn: PgConn): Record<string, string> {
   return env;
 }
 
-/** Options for node-postgres: the URL without password, the password apart. */
+/** Options for node-postgres: the URL without password, the password apart. Pure. */
 export function driverConfig(conn: PgConn): { connectionString: string; password?: string; connectionTimeoutMillis: number } {
   return {
     connectionString: conn.url,

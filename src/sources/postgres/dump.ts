@@ -11,7 +11,10 @@ import { databasePrefix, GLOBALS_PART } from './layout.js';
 import { runTool } from './run-tool.js';
 import type { PostgresSourceConfig } from './schema.js';
 
-/** pg_dump arguments for one database: directory format, uncompressed (the repository compresses and deduplicates). */
+/**
+ * pg_dump arguments for one database: directory format, uncompressed (the repository compresses
+ * and deduplicates). The URL carries no password. Pure.
+ */
 export function pgDumpArgs(config: PostgresSourceConfig, plan: DumpPlan, db: DatabaseFacts, outDir: string): string[] {
   const args = ['--format=directory', '-Z0', `--jobs=${plan.jobs}`, `--file=${outDir}`, '--no-password'];
   for (const table of config.include_tables ?? []) args.push(`--table=${table}`);
@@ -71,9 +74,9 @@ export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortS
     await chmod(dir, 0o700);
     const globalsPath = join(dir, GLOBALS_PART);
     let globalsPending = await dumpGlobals(plan, config, globalsPath, signal);
-    for (const db of plan.databases) {
+    for (const [index, db] of plan.databases.entries()) {
       const prefix = databasePrefix(db.name);
-      const outDir = join(dir, `db-${plan.databases.indexOf(db)}`);
+      const outDir = join(dir, `db-${index}`);
       await runTool(plan.pgDump.path, pgDumpArgs(config, plan, db, outDir), { env: plan.env, signal, password: plan.conn.password });
       // Held back until a database dump succeeded: a one-database backup that fails yields nothing at all.
       if (globalsPending) {

@@ -77,7 +77,7 @@ async function globalsMode(client: pg.Client, versionNum: number, wanted: boolea
   return ['skipped', 'the backup role may not read pg_authid (PostgreSQL < 10): roles are not saved'];
 }
 
-/** The connection to use for server-wide queries: the URL's database, else the first one to dump. */
+/** The connection to use for server-wide queries: the URL's database, else the first one to dump. Pure. */
 export function maintenanceConn(config: PostgresSourceConfig, conn: PgConn): PgConn {
   if (conn.database !== undefined) return conn;
   const first = Array.isArray(config.databases) ? config.databases[0] : undefined;
