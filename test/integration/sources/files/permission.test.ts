@@ -27,6 +27,8 @@ describe('files source: permission denied', () => {
   });
   afterAll(async () => {
     if (isRoot) process.seteuid?.(0);
+    // Without root, a mode-000 directory cannot be emptied until it is opened up again.
+    await chmod(join(dir, 'locked-dir/private'), 0o755).catch(() => undefined);
     await removeDir(dir);
   });
 
@@ -34,7 +36,7 @@ describe('files source: permission denied', () => {
     const root = join(dir, 'locked-file');
     await mkdir(root, { mode: 0o755 });
     await writeFile(join(root, 'open.txt'), 'readable', { mode: 0o644 });
-    await writeFile(join(root, 'secret.txt'), 'no', { mode: 0o600 });
+    await writeFile(join(root, 'secret.txt'), 'no', { mode: 0o000 });
     const outcome = await asNobody(async () => {
       const read: Record<string, string> = {};
       for await (const part of filesSource(root).dump(new AbortController().signal)) {
@@ -57,7 +59,7 @@ describe('files source: permission denied', () => {
   it('a directory this user may not list fails the dump', async () => {
     const root = join(dir, 'locked-dir');
     await mkdir(join(root, 'private'), { recursive: true, mode: 0o755 });
-    await chmod(join(root, 'private'), 0o700);
+    await chmod(join(root, 'private'), 0o000);
     const err = await asNobody(() => dumpNames(filesSource(root)).catch((e: unknown) => e));
     expect(isRepriseError(err, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
     expect((err as Error).message).toContain(join(root, 'private'));
