@@ -188,6 +188,11 @@ export const ERROR_CODES = {
     hint: 'Check `killswitch.store` (file path, redis:// or postgres:// url) and that the service is up.',
     exit: EXIT.FAILURE,
   },
+  REPRISE_LISTEN_FAILED: {
+    summary: 'A server (the gate, the daemon) could not listen on the address given.',
+    hint: 'Choose a free port or an address of this machine, or stop what holds the port.',
+    exit: EXIT.FAILURE,
+  },
   REPRISE_ABORTED: {
     summary: 'The operation was cancelled (Ctrl-C or a signal); nothing half-written was kept.',
     hint: 'Run the command again when ready.',

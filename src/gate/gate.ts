@@ -42,7 +42,7 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH',
 
 /**
  * Starts the reverse proxy and resolves once it listens. Throws REPRISE_USAGE for a bad address
- * or upstream URL, REPRISE_INTERNAL when the port cannot be bound. Not idempotent.
+ * or upstream URL, REPRISE_LISTEN_FAILED when the port cannot be bound. Not idempotent.
  */
 export async function startGate(options: GateOptions): Promise<Gate> {
   const listen = typeof options.listen === 'string' ? parseListen(options.listen) : options.listen;
@@ -131,7 +131,7 @@ export async function startGate(options: GateOptions): Promise<Gate> {
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new RepriseError('REPRISE_INTERNAL', `cannot listen on ${listen.host}:${listen.port}: ${err.message}`, { cause: err, hint: 'Choose a free port, or stop what holds it.' })));
+    server.once('error', (err) => reject(new RepriseError('REPRISE_LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${err.message}`, { cause: err })));
     server.listen(listen.port, listen.host, () => resolve());
   });
   const bound = server.address() as AddressInfo;
