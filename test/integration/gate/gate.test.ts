@@ -18,6 +18,7 @@ let payload: Buffer;
 let python: Spawned;
 let node: { server: Server; base: string; release: () => void };
 const stops: AbortController[] = [];
+let healthStatus = 200;
 
 /** A Node upstream: echoes headers, streams on demand, hashes uploads, echoes WebSocket messages. */
 async function nodeUpstream(): Promise<typeof node> {
@@ -35,6 +36,10 @@ async function nodeUpstream(): Promise<typeof node> {
       req.on('data', (c: Buffer) => hash.update(c));
       req.on('end', () => res.end(hash.digest('hex')));
       return;
+    }
+    if (req.url === '/health') {
+      res.writeHead(healthStatus);
+      return void res.end();
     }
     if (req.url === '/error') {
       res.writeHead(500);
@@ -181,6 +186,24 @@ describe('gate', () => {
     await waitFor(async () => (await request(`${a}/ready`)).status === 503, 3000, 50);
     expect((await request(`${a}/big.bin`)).status).toBe(503);
     expect((await request(`${a}/health`)).status).toBe(200);
+  });
+});
+
+describe('gate health URL', () => {
+  it('a 5xx on the health URL serves the maintenance page until it recovers', async () => {
+    const gate = await gateFor(node.base, `${node.base}/health`);
+    const base = `http://127.0.0.1:${gate.address.port}`;
+    expect((await request(`${base}/x`)).status).toBe(200);
+    healthStatus = 500;
+    try {
+      await waitFor(async () => (await request(`${base}/x`)).status === 503, 3000, 20);
+      expect(JSON.parse((await request(`${base}/x`, { headers: { accept: 'application/json' } })).text)).toMatchObject({ error: 'upstream_unavailable' });
+      expect((await request(`${base}/ready`)).status).toBe(503);
+    } finally {
+      healthStatus = 200;
+    }
+    await waitFor(async () => (await request(`${base}/x`)).status === 200, 3000, 20);
+    expect((await request(`${base}/ready`)).status).toBe(200);
   });
 });
 
