@@ -35,7 +35,7 @@ afterAll(async () => {
 describe('reprise killswitch', () => {
   it('enable, status --json, disable; each change recorded in the catalog with who and why', async () => {
     const enabled = await reprise('killswitch', 'enable', 'read_only', '--reason', 'schema migration', '--for', '30m', '--message', 'Saving paused', '--json');
-    expect(enabled.code).toBe(0);
+    expect(enabled.code, enabled.stderr + enabled.stdout).toBe(0);
     const status = await reprise('killswitch', 'status', '--json');
     const json = JSON.parse(status.stdout);
     expect(Object.keys(json).sort()).toEqual(['by', 'message', 'mode', 'reason', 'since', 'until']);
