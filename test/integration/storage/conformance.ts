@@ -123,7 +123,7 @@ export function describeBackendConformance(
     });
 
     it('lists more than 1000 objects (pagination) exactly once each', async () => {
-      const count = 1050;
+      const count = 1010;
       const keys = Array.from({ length: count }, (_, i) => `many/${String(i).padStart(5, '0')}`);
       let next = 0;
       const worker = async (): Promise<void> => {
