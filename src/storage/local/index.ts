@@ -52,9 +52,7 @@ export class LocalBackend implements Backend {
       handle = undefined;
       signal?.throwIfAborted();
       if (options.createOnly) {
-        // link() never replaces an existing name, unlike rename(): that is what makes createOnly atomic.
-        await link(tmp, path);
-        await unlink(tmp);
+        await this.linkIntoPlace(tmp, path, key);
       } else {
         await rename(tmp, path);
       }
@@ -179,6 +177,25 @@ export class LocalBackend implements Backend {
       throw new StorageError('fatal', `invalid key for a local repository: ${JSON.stringify(key)}`, { key });
     }
     return this.root + sep + parts.join(sep);
+  }
+
+  /**
+   * link() never replaces an existing name, unlike rename(): that is what makes createOnly
+   * atomic. Some mounts (FAT, some SMB/FUSE) have no hard links; we could create the temp file in
+   * this folder, so EPERM here means that, not a denial: fall back to a check then rename, which
+   * is not safe against a concurrent writer of the same key.
+   */
+  private async linkIntoPlace(tmp: string, path: string, key: string): Promise<void> {
+    try {
+      await link(tmp, path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+      if (await this.stat(key)) throw new StorageError('exists', `object already exists: ${key}`, { key });
+      await rename(tmp, path);
+      return;
+    }
+    await unlink(tmp);
   }
 
   private async ensureDir(dir: string, key: string): Promise<void> {
