@@ -161,6 +161,19 @@ describe('redis source', () => {
     await expectCode(createRedisSource('c', cfg('redis://127.0.0.1:6379/0')).restore(replay(new Map()), { target: 'redis://127.0.0.1:1/0', force: false, info, signal: signal() }), 'REPRISE_TARGET_UNREACHABLE');
   });
 
+  it('falls back to MULTI and pipelines for a user whose ACL forbids scripts', async () => {
+    const admin = priv.client(0);
+    await admin.call('ACL', 'SETUSER', 'noscript', 'on', '>pw', '~*', '+@all', '-@scripting');
+    await fill(priv.client(11));
+    const asUser = (db: number) => `redis://noscript:pw@127.0.0.1:${priv.port}/${db}`;
+    const plain = new Redis(asUser(11));
+    await expect(plain.eval('return 1', 0)).rejects.toThrow(/NOPERM/);
+    plain.disconnect();
+    const source = createRedisSource('cache', cfg(asUser(11)));
+    await source.restore(pipeParts(source.dump(signal())), { target: asUser(12), force: false, info, signal: signal() });
+    expect(await compareRedisDbs(priv.client(11), priv.client(12), signal(), 3000)).toEqual([]);
+  });
+
   it('stops a dump when aborted', async () => {
     const src = priv.client(9);
     const p = src.pipeline();
