@@ -2,7 +2,8 @@
 // the latency the extra hop adds. Two upstreams: a hello-world (the worst case for any proxy: the
 // hop costs more than the app) and one spending ~1 ms of CPU per request, like a small real
 // endpoint. Run after `npm run build`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +51,22 @@ async function latency(url, n = 2000) {
   return { p50: times[Math.floor(n * 0.5)], p99: times[Math.floor(n * 0.99)] };
 }
 
+/** CPU time (user + system) a process has used, in ms. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU microseconds per request spent by each process for a fixed number of requests: unlike
+ * requests per second, this barely moves when other work shares the machine.
+ */
+async function cpuPerRequest(url, pids, n = 20000) {
+  const before = pids.map(cpuMs);
+  await autocannon({ url, connections: 20, amount: n });
+  return pids.map((pid, i) => ((cpuMs(pid) - before[i]) * 1000) / n);
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'reprise-bench-gate-'));
 const duration = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -78,6 +95,9 @@ try {
         `  p99 latency added (sequential requests): ${fmt(light.gate.p99 - light.direct.p99, 3)} ms (gate ${fmt(light.gate.p99, 3)} vs direct ${fmt(light.direct.p99, 3)} ms; p50 ${fmt(light.gate.p50, 3)} vs ${fmt(light.direct.p50, 3)} ms)`,
       );
       console.log(`  p99 at 50 connections: gate ${best.gate.p99} ms vs direct ${best.direct.p99} ms; gate peak RSS ${fmt(peakRssMiB(gate.proc.pid), 1)} MiB`);
+      const [upstreamDirect] = await cpuPerRequest(urls.direct, [upstream.proc.pid]);
+      const [gateCpu, upstreamBehind] = await cpuPerRequest(urls.gate, [gate.proc.pid, upstream.proc.pid]);
+      console.log(`  CPU per request: gate ${fmt(gateCpu, 1)} µs; upstream ${fmt(upstreamBehind, 1)} µs behind the gate, ${fmt(upstreamDirect, 1)} µs direct`);
     } finally {
       await stop(gate);
       await stop(upstream);
