@@ -96,7 +96,7 @@ export async function startGate(options: GateOptions): Promise<Gate> {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
+    const url = pathOf(req.url ?? '/');
     if (url === healthPath) return writeReply(res, jsonReply(200, { status: 'ok' }), req.method ?? 'GET');
     if (url === readyPath) {
       const ok = !stopping && upstreamHealth.up;
