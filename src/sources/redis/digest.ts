@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RepriseError } from '../../core/errors.js';
 import { BATCH } from './dump.js';
+import { FINGERPRINT_SCRIPT, scriptsRefused } from './scripts.js';
 
 /** What is compared of one key: its type, a hash of its value in a canonical form, its TTL. */
 export interface KeyFingerprint {
@@ -64,12 +66,54 @@ function canonical(type: string, reply: unknown): string {
   return hash.digest('hex');
 }
 
+/** How fingerprints were computed: values from different methods are not comparable. */
+export type FingerprintMethod = 'lua-sha1' | 'client-sha256';
+
 /**
- * Fingerprints every key of the selected database (SCAN, then TYPE + PTTL and a type-specific
- * read per key, pipelined). Memory grows with the number of keys: meant for verification and
- * drills. Throws the client's errors. Idempotent (reads only).
+ * Fingerprints every key of the selected database: one Lua script per SCAN batch hashing values
+ * server-side, or (when scripts are refused) TYPE + PTTL and a type-specific read per key,
+ * pipelined, hashed here. `method` forces one (both sides of a comparison must use the same).
+ * Memory grows with the number of keys: meant for verification and drills. Throws the client's
+ * errors. Idempotent (reads only).
  */
-export async function fingerprintDb(client: Redis, signal: AbortSignal): Promise<Map<string, KeyFingerprint>> {
+export async function fingerprintDb(
+  client: Redis,
+  signal: AbortSignal,
+  method?: FingerprintMethod,
+): Promise<{ method: FingerprintMethod; keys: Map<string, KeyFingerprint> }> {
+  if (method !== 'client-sha256') {
+    const viaScript = await fingerprintWithScript(client, signal);
+    if (viaScript) return { method: 'lua-sha1', keys: viaScript };
+    if (method === 'lua-sha1') {
+      throw new RepriseError('REPRISE_UNSUPPORTED', 'this Redis refuses scripts: its keys cannot be fingerprinted like the other side', {
+        hint: 'Compare with a user allowed to run EVAL on both sides, or on neither.',
+      });
+    }
+  }
+  return { method: 'client-sha256', keys: await fingerprintOnClient(client, signal) };
+}
+
+async function fingerprintWithScript(client: Redis, signal: AbortSignal): Promise<Map<string, KeyFingerprint> | undefined> {
+  const out = new Map<string, KeyFingerprint>();
+  let cursor = '0';
+  do {
+    signal.throwIfAborted();
+    let reply: unknown[];
+    try {
+      reply = (await client.callBuffer('EVAL', FINGERPRINT_SCRIPT, '0', cursor, String(BATCH))) as unknown[];
+    } catch (err) {
+      if (scriptsRefused(err)) return undefined;
+      throw err;
+    }
+    cursor = String(reply[0]);
+    for (let i = 1; i + 3 < reply.length; i += 4) {
+      out.set((reply[i] as Buffer).toString('latin1'), { type: String(reply[i + 1]), pttl: Number(reply[i + 2]), value: String(reply[i + 3]) });
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
+async function fingerprintOnClient(client: Redis, signal: AbortSignal): Promise<Map<string, KeyFingerprint>> {
   const out = new Map<string, KeyFingerprint>();
   let cursor = '0';
   do {
@@ -156,7 +200,9 @@ export async function debugDigest(client: Redis, keys: Iterable<string>, signal:
  * Throws the clients' errors. Idempotent (reads only).
  */
 export async function compareRedisDbs(a: Redis, b: Redis, signal: AbortSignal, ttlToleranceMs = 5000, limit = 20): Promise<string[]> {
-  const [left, right] = [await fingerprintDb(a, signal), await fingerprintDb(b, signal)];
+  const first = await fingerprintDb(a, signal);
+  const left = first.keys;
+  const right = (await fingerprintDb(b, signal, first.method)).keys;
   const problems: string[] = [];
   const show = (k: string): string => JSON.stringify(Buffer.from(k, 'latin1').toString());
   for (const [key, fa] of left) {

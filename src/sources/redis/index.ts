@@ -8,7 +8,7 @@ import type { RedisSourceConfig } from './schema.js';
 import { describeRedis, parseRedisUrl, type RedisConn } from './url.js';
 
 export { redisSourceSchema, type RedisSourceConfig } from './schema.js';
-export { compareRedisDbs, fingerprintDb } from './digest.js';
+export { compareRedisDbs, digestOf, fingerprintDb } from './digest.js';
 
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
@@ -104,7 +104,7 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
     verify(target: string, signal: AbortSignal): Promise<VerifyResult> {
       const t = targetConn(conn, target);
       return withRedis(t, 'target', signal, async (r) => {
-        const fingerprints = await fingerprintDb(r, signal);
+        const { method, keys: fingerprints } = await fingerprintDb(r, signal);
         const types: Record<string, number> = {};
         let expiring = 0;
         for (const fp of fingerprints.values()) {
@@ -119,6 +119,7 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
             expiring,
             types,
             digest: digestOf(fingerprints),
+            digestMethod: method,
             ...(redisDigest === undefined ? {} : { debugDigest: redisDigest }),
           },
           problems: [],

@@ -34,3 +34,52 @@ return #ARGV / 3
 export function scriptsRefused(err: unknown): boolean {
   return /NOPERM|unknown command|noscript|not allowed|Lua scripting/i.test(err instanceof Error ? err.message : String(err));
 }
+
+/**
+ * ARGV: cursor, count → { next cursor, key, type, pttl, sha1, … }. The sha1 covers the value in a
+ * canonical form: set members and hash fields are hashed one by one and the hex hashes sorted
+ * (hex sorts the same in every locale; Lua's `<` on raw strings follows the server's LC_COLLATE).
+ */
+export const FINGERPRINT_SCRIPT = `
+local function lp(v) return string.len(v) .. ':' .. v end
+local function sorted_hashes(items)
+  local hs = {}
+  for i, v in ipairs(items) do hs[i] = redis.sha1hex(v) end
+  table.sort(hs)
+  return table.concat(hs)
+end
+local r = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
+local out = { r[1] }
+for _, k in ipairs(r[2]) do
+  local t = redis.call('TYPE', k)['ok']
+  if t ~= 'none' then
+    local p = redis.call('PTTL', k)
+    local body = {}
+    if t == 'string' then
+      body = { lp(redis.call('GET', k)) }
+    elseif t == 'list' or t == 'zset' then
+      local items = t == 'list' and redis.call('LRANGE', k, 0, -1) or redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
+      for i, v in ipairs(items) do body[i] = lp(v) end
+    elseif t == 'set' then
+      body = { sorted_hashes(redis.call('SMEMBERS', k)) }
+    elseif t == 'hash' then
+      local flat = redis.call('HGETALL', k)
+      local pairs_ = {}
+      for i = 1, #flat, 2 do pairs_[#pairs_ + 1] = lp(flat[i]) .. lp(flat[i + 1]) end
+      body = { sorted_hashes(pairs_) }
+    elseif t == 'stream' then
+      for _, e in ipairs(redis.call('XRANGE', k, '-', '+')) do
+        body[#body + 1] = lp(e[1])
+        for _, f in ipairs(e[2]) do body[#body + 1] = lp(f) end
+      end
+    else
+      body = { lp(redis.call('DUMP', k)) }
+    end
+    out[#out + 1] = k
+    out[#out + 1] = t
+    out[#out + 1] = p
+    out[#out + 1] = redis.sha1hex(t .. '|' .. table.concat(body))
+  end
+end
+return out
+`;

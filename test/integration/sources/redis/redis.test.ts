@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
-import { compareRedisDbs, createRedisSource } from '../../../../src/sources/redis/index.js';
+import { compareRedisDbs, createRedisSource, digestOf, fingerprintDb } from '../../../../src/sources/redis/index.js';
 import type { RedisSourceConfig } from '../../../../src/sources/redis/schema.js';
 import type { SourceInfo } from '../../../../src/sources/source.js';
 import { collectDump, pipeParts, replay } from '../mysql/pipe.js';
@@ -97,8 +97,15 @@ describe('redis source', () => {
     expect(v2.measurements.debugDigest).toBe(v1.measurements.debugDigest);
     expect(v2.measurements.types).toMatchObject({ string: 3008, hash: 3, list: 2, set: 3, zset: 2, stream: 1 });
 
+    expect(v2.measurements.digestMethod).toBe('lua-sha1');
+    // The client-side fingerprints (used when scripts are refused) agree too.
+    const clientDigest = async (r: Redis) => digestOf((await fingerprintDb(r, signal(), 'client-sha256')).keys);
+    expect(await clientDigest(dst)).toBe(await clientDigest(src));
+
     // The comparison helper does see a difference.
     await dst.hset('hash:big', 'f7', 'changed');
+    expect(await clientDigest(dst)).not.toBe(await clientDigest(src));
+    expect((await source.verify(priv.url(2), signal())).measurements.digest).not.toBe(v1.measurements.digest);
     expect(await compareRedisDbs(src, dst, signal())).toEqual(['key "hash:big": value differs']);
     await dst.persist('ttl:long');
     expect((await compareRedisDbs(src, dst, signal())).some((p) => p.includes('ttl:long'))).toBe(true);
