@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { redactUrl } from '../../config/redact.js';
+import { RepriseError } from '../../core/errors.js';
 import { OFF_STATE, parseModeState, type ModeState } from '../mode.js';
 import type { ModeStore, StoreListener } from '../store.js';
 import { storeError, withTimeout } from '../timeout.js';
@@ -25,6 +26,7 @@ export class RedisModeStore implements ModeStore {
   private readonly subscribers = new Set<Redis>();
   private closed = false;
   private readyWait: Promise<void> | undefined;
+  private lastError: Error | undefined;
 
   constructor(url: string, options: RedisModeStoreOptions = {}) {
     this.description = redactUrl(url);
@@ -32,7 +34,12 @@ export class RedisModeStore implements ModeStore {
     this.channel = `${this.key}:changes`;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.client = new Redis(url, clientOptions(this.timeoutMs));
-    this.client.on('error', () => undefined);
+    this.client.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    this.client.on('ready', () => {
+      this.lastError = undefined;
+    });
     this.client.connect().catch(() => undefined);
   }
 
@@ -102,7 +109,10 @@ export class RedisModeStore implements ModeStore {
     try {
       return await withTimeout(this.ready().then(() => op(this.client)), this.timeoutMs, label, signal);
     } catch (err) {
-      throw storeError(err, label);
+      // "No answer" alone hides the real cause (connection refused, auth failure…) when there is one.
+      const error = storeError(err, label);
+      if (!this.lastError || error.code !== 'REPRISE_KILLSWITCH_STORE') throw error;
+      throw new RepriseError('REPRISE_KILLSWITCH_STORE', `${error.message} (${this.lastError.message})`, { cause: err });
     }
   }
 
