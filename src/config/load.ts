@@ -87,6 +87,7 @@ function explain(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
     return `${issue.message}`;
   }
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) return `required key is missing (expected ${issue.expected})`;
   return issue.message;
 }
 

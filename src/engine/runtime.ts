@@ -1,0 +1,118 @@
+import os from 'node:os';
+import type { Catalog } from '../catalog/catalog.js';
+import { openCatalog } from '../catalog/open.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { CopyConfig } from '../config/schema.js';
+import { RepriseError } from '../core/errors.js';
+import type { RepositoryHandle } from '../repo/api.js';
+import { Repository } from '../repo/repository.js';
+import { createSource } from '../sources/index.js';
+import type { Source } from '../sources/source.js';
+import { openBackend } from '../storage/open.js';
+import type { EngineEvent } from './events.js';
+
+/**
+ * Everything a use case needs, opened lazily and once: the configuration, the repository,
+ * the catalog and the sources. The CLI and the daemon each build one per command or job.
+ */
+export class Runtime {
+  readonly loaded: LoadedConfig;
+  readonly signal: AbortSignal;
+  /** Who runs this (user@host), recorded in the catalog. */
+  readonly actor: string;
+  readonly emit: (event: EngineEvent) => void;
+  private repository: Promise<RepositoryHandle> | undefined;
+  private catalog: Promise<Catalog> | undefined;
+  private readonly copies = new Map<string, Promise<RepositoryHandle>>();
+
+  constructor(loaded: LoadedConfig, options: { signal: AbortSignal; actor?: string; emit?: (event: EngineEvent) => void }) {
+    this.loaded = loaded;
+    this.signal = options.signal;
+    this.actor = options.actor ?? `${os.userInfo().username}@${os.hostname()}`;
+    this.emit = options.emit ?? (() => {});
+  }
+
+  get config() {
+    return this.loaded.config;
+  }
+
+  /** Opens the configured repository. Throws REPRISE_REPO_NOT_FOUND, REPRISE_WRONG_PASSWORD, REPRISE_PASSWORD_MISSING. */
+  openRepository(): Promise<RepositoryHandle> {
+    this.repository ??= Repository.open({
+      backend: openBackend(this.config.repository, this.loaded.baseDir),
+      password: requirePassword(this.config.repository.password, 'repository'),
+      signal: this.signal,
+    });
+    return this.repository;
+  }
+
+  /** Opens (or, with `create`, initialises when missing) the copy destination named under `copies:`. */
+  openCopy(name: string, create = false): Promise<RepositoryHandle> {
+    let opened = this.copies.get(name);
+    if (!opened) {
+      const copy = this.copyConfig(name);
+      const options = {
+        backend: openBackend(copy, this.loaded.baseDir),
+        password: requirePassword(copy.password ?? this.config.repository.password, `copies.${name}`),
+        signal: this.signal,
+      };
+      opened = Repository.open(options).catch(async (err: unknown) => {
+        if (create && err instanceof RepriseError && err.code === 'REPRISE_REPO_NOT_FOUND') return Repository.init(options);
+        throw err;
+      });
+      this.copies.set(name, opened);
+    }
+    return opened;
+  }
+
+  copyConfig(name: string): CopyConfig {
+    const copy = this.config.copies.find((c) => c.name === name);
+    if (!copy) {
+      throw new RepriseError('REPRISE_COPY_UNKNOWN', `no copy named "${name}" under copies:`, {
+        hint: `Configured copies: ${this.config.copies.map((c) => c.name).join(', ') || '(none)'}.`,
+      });
+    }
+    return copy;
+  }
+
+  openCatalog(): Promise<Catalog> {
+    this.catalog ??= openCatalog(this.config.catalog, this.loaded.baseDir);
+    return this.catalog;
+  }
+
+  /** The source declared as `name`. Throws REPRISE_UNKNOWN_SOURCE. */
+  source(name: string): Source {
+    const config = this.config.sources[name];
+    if (!config) {
+      throw new RepriseError('REPRISE_UNKNOWN_SOURCE', `no source named "${name}" in ${this.loaded.file}`, {
+        hint: `Declared sources: ${Object.keys(this.config.sources).join(', ') || '(none)'}.`,
+      });
+    }
+    return createSource(name, config, this.loaded.baseDir);
+  }
+
+  /** Names given, or every declared source when none is. Throws REPRISE_UNKNOWN_SOURCE. */
+  sourceNames(names: string[]): string[] {
+    const all = Object.keys(this.config.sources);
+    for (const name of names) this.source(name);
+    return names.length > 0 ? names : all;
+  }
+
+  /** Closes whatever was opened. Idempotent. */
+  async close(): Promise<void> {
+    const handles = [this.repository, ...this.copies.values()];
+    this.repository = undefined;
+    this.copies.clear();
+    for (const handle of handles) await handle?.then((r) => r.close()).catch(() => {});
+    const catalog = this.catalog;
+    this.catalog = undefined;
+    await catalog?.then((c) => c.close()).catch(() => {});
+  }
+}
+
+function requirePassword(password: string | undefined, where: string): string {
+  if (password === undefined || password === '') {
+    throw new RepriseError('REPRISE_PASSWORD_MISSING', `${where}: no password configured`);
+  }
+  return password;
+}
