@@ -213,4 +213,42 @@ describe('mysql source', () => {
     expect(bytes).toBeGreaterThan(90 * 2 ** 20);
     expect(peak - base).toBeLessThan(48 * 2 ** 20);
   });
+
+  it('cancels a running dump: the part fails with REPRISE_ABORTED and the tool is gone', async () => {
+    const source = createMysqlSource('big', config(`${SERVER}/${BIG}`));
+    const ac = new AbortController();
+    let bytes = 0;
+    const err = await (async () => {
+      for await (const part of source.dump(ac.signal)) {
+        for await (const chunk of part.open?.() as AsyncIterable<Uint8Array>) {
+          bytes += chunk.length;
+          if (bytes > 4 * 2 ** 20 && !ac.signal.aborted) ac.abort();
+        }
+      }
+    })().then(() => undefined, (e: unknown) => e);
+    expect(isRepriseError(err, 'REPRISE_ABORTED'), String(err)).toBe(true);
+    expect(bytes).toBeLessThan(90 * 2 ** 20);
+    const { execFileSync } = await import('node:child_process');
+    const running = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('dump') && l.includes(BIG));
+    expect(running).toEqual([]);
+  });
+
+  it('restores several databases each under its own name when the target names none', async () => {
+    const a = `rp_my_multi_a_${suffix}`;
+    const b = `rp_my_multi_b_${suffix}`;
+    await createDb(a, 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO t VALUES (1, "a1"), (2, "a2");');
+    await createDb(b, 'CREATE TABLE u (id INT PRIMARY KEY, d DATE); INSERT INTO u VALUES (1, "2020-02-29");');
+    const before = { a: await checksums(a), b: await checksums(b) };
+    const source = createMysqlSource('multi', config(`${SERVER}/`, { databases: [a, b] }));
+    const info = await source.inspect(signal());
+    const parts = await collectDump(source.dump(signal()));
+    expect([...parts.keys()]).toEqual([`${a}.sql`, `${b}.sql`]);
+    await expectCode(source.restore(replay(parts), { target: `${SERVER}/one_name_${suffix}`, force: false, info, signal: signal() }), 'REPRISE_USAGE');
+    await admin.query(`DROP DATABASE IF EXISTS \`one_name_${suffix}\``);
+    await admin.query(`DROP DATABASE \`${a}\``);
+    await admin.query(`DROP DATABASE \`${b}\``);
+    const res = await source.restore(replay(parts), { target: `${SERVER}/`, force: false, info, signal: signal() });
+    expect(res.parts).toBe(2);
+    expect({ a: await checksums(a), b: await checksums(b) }).toEqual(before);
+  });
 });

@@ -11,7 +11,17 @@ import type { SourceInfo } from '../../../../src/sources/source.js';
 import { collectDump, pipeParts, replay } from '../mysql/pipe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rp-sqlite-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The source's private copies go under TMPDIR: a TMPDIR of our own so that other test files
+// running at the same time cannot make the "nothing left behind" checks flaky.
+const ownTmp = mkdtempSync(join(tmpdir(), 'rp-sqlite-tmp-'));
+const savedTmp = process.env.TMPDIR;
+process.env.TMPDIR = ownTmp;
+afterAll(() => {
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(ownTmp, { recursive: true, force: true });
+});
 const signal = () => new AbortController().signal;
 const writerScript = fileURLToPath(new URL('./writer.mjs', import.meta.url));
 
@@ -21,7 +31,8 @@ async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
 }
 
 function reprisTmpFiles(): string[] {
-  return readdirSync(tmpdir()).filter((f) => f.startsWith('reprise-sqlite-'));
+  expect(tmpdir()).toBe(ownTmp);
+  return readdirSync(ownTmp).filter((f) => f.startsWith('reprise-sqlite-'));
 }
 
 function startWriter(path: string, mode: string): Promise<{ stop: () => Promise<number> }> {
@@ -111,6 +122,19 @@ describe('sqlite source failures', () => {
     expect(existsSync(`${target}-wal`)).toBe(false);
     expect((await source.verify(target, signal())).measurements).toMatchObject({ integrity: 'ok', rows: { t: 2 } });
     expect(readFileSync(target).equals(parts.get('small.db') as Buffer)).toBe(true);
+  });
+
+  it('removes its private copy when the consumer abandons the dump', async () => {
+    const src = join(dir, 'abandon.db');
+    const db = new Database(src);
+    db.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('x');");
+    db.close();
+    const it = createSqliteSource('a', { type: 'sqlite', path: src } as never, '/').dump(signal())[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    expect(reprisTmpFiles()).toHaveLength(1);
+    await it.return?.();
+    expect(reprisTmpFiles()).toEqual([]);
   });
 
   it('rejects a damaged file before it takes the target name', async () => {
