@@ -1,4 +1,4 @@
-import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -59,7 +59,7 @@ export async function startGate(options: GateOptions): Promise<Gate> {
   await killswitch.ready;
   const upstreamHealth = new UpstreamHealth(options.healthUrl, options.healthIntervalMs ?? 1000);
   upstreamHealth.start();
-  // HTTP goes through undici's pool (about twice the throughput of node:http's client here);
+  // HTTP goes through undici's pool (measured ~1.5× less CPU per request than node:http's client);
   // WebSocket upgrades through http-proxy-3, which handles the upgrade handshake and piping.
   const forwarder = new Forwarder(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -88,7 +88,6 @@ export async function startGate(options: GateOptions): Promise<Gate> {
     },
     client: req.socket.remoteAddress ?? 'unknown',
   });
-
 
   // Without a health URL, requests are the probe: once one gets an answer, the upstream is back.
   const onUpstreamAnswer = (): void => {
@@ -124,7 +123,7 @@ export async function startGate(options: GateOptions): Promise<Gate> {
     const reply = killswitch.mode !== 'off' ? killswitch.decide(info(req)) : undefined;
     if (reply || (!upstreamHealth.up && options.healthUrl)) {
       const r = reply ?? downReply(req);
-      socket.end(`HTTP/1.1 ${r.status} Service Unavailable\r\nconnection: close\r\ncontent-type: ${r.headers['content-type']}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`);
+      socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\nretry-after: ${r.headers['retry-after'] ?? '30'}\r\nconnection: close\r\ncontent-type: ${r.headers['content-type']}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`);
       return;
     }
     upgraded.add(socket);
@@ -136,23 +135,29 @@ export async function startGate(options: GateOptions): Promise<Gate> {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new RepriseError('REPRISE_LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${err.message}`, { cause: err })));
-    server.listen(listen.port, listen.host, () => resolve());
-  });
+  const release = async (): Promise<void> => {
+    upstreamHealth.stop();
+    agent.destroy();
+    proxy.close?.();
+    await forwarder.close();
+    await killswitch.close();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new RepriseError('REPRISE_LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${err.message}`, { cause: err })));
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+  } catch (err) {
+    await release();
+    throw err;
+  }
   const bound = server.address() as AddressInfo;
 
   const closed = new Promise<void>((resolve) => {
     const shutdown = (): void => {
       stopping = true;
       setTimeout(() => {
-        server.close(() => {
-          upstreamHealth.stop();
-          agent.destroy();
-          proxy.close?.();
-          void forwarder.close();
-          void killswitch.close().then(resolve);
-        });
+        server.close(() => void release().then(resolve));
         server.closeIdleConnections();
         for (const socket of upgraded) socket.destroy();
         setTimeout(() => server.closeAllConnections(), 5000).unref();

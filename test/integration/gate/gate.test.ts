@@ -189,6 +189,17 @@ describe('gate', () => {
   });
 });
 
+describe('gate start-up', () => {
+  it('refuses a port already taken with REPRISE_LISTEN_FAILED, and a bad upstream with REPRISE_USAGE', async () => {
+    const first = await gateFor(node.base);
+    const controller = new AbortController();
+    await expect(startGate({ listen: { host: '127.0.0.1', port: first.address.port }, upstream: node.base, store, signal: controller.signal })).rejects.toMatchObject({
+      code: 'REPRISE_LISTEN_FAILED',
+    });
+    await expect(startGate({ listen: '127.0.0.1:0', upstream: 'not a url', store, signal: controller.signal })).rejects.toMatchObject({ code: 'REPRISE_USAGE' });
+  });
+});
+
 describe('gate health URL', () => {
   it('a 5xx on the health URL serves the maintenance page until it recovers', async () => {
     const gate = await gateFor(node.base, `${node.base}/health`);
