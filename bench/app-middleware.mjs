@@ -1,9 +1,13 @@
 // Middleware overhead: requests per second of a minimal node:http app with the reprise health and
 // killswitch middleware in mode `off`, against the same app without it. Run after `npm run build`.
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// The machine is shared, so both apps run at the same time and are loaded at the same time
+// (A/B side by side): whatever else runs slows both alike, and the ratio stays meaningful.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DIST as DIST_DIR, load, peakRssMiB, ratio, startChild, stop, fmt } from './app-common.mjs';
+import autocannon from 'autocannon';
+import { DIST, fmt, peakRssMiB, ratio, startChild, stop } from './app-common.mjs';
 
 const PLAIN = `
 import { createServer } from 'node:http';
@@ -21,35 +25,49 @@ const server = createServer(lib.withReprise((req, res) => res.end('hello'), { he
 server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port));
 `;
 
+/** CPU time (user + system) a process has used, in ms. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'reprise-bench-app-'));
-const duration = Number(process.env.BENCH_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
+const duration = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const plain = await startChild(PLAIN);
+const reprise = await startChild(WITH_REPRISE, { STORE: path.join(dir, 'killswitch.json') });
+const url = (child) => `http://127.0.0.1:${child.port}/api/items?id=1`;
 try {
-  const best = { plain: { rps: 0 }, reprise: { rps: 0 } };
-  let peak = 0;
-  // Interleaved rounds, best of each side: the machine is shared, and one slow round should not decide.
+  await Promise.all([plain, reprise].map((c) => autocannon({ url: url(c), connections: 25, duration: 1 })));
+  const totals = { plain: 0, reprise: 0 };
+  const cpu = { plain: 0, reprise: 0 };
+  const p99 = { plain: 0, reprise: 0 };
   for (let round = 0; round < rounds; round++) {
-    for (const [name, code] of [['plain', PLAIN], ['reprise', WITH_REPRISE]]) {
-      const child = await startChild(code, { STORE: path.join(dir, 'killswitch.json') });
-      await load(`http://127.0.0.1:${child.port}/`, { duration: 1 }); // warm-up
-      const result = await load(`http://127.0.0.1:${child.port}/api/items?id=1`, { duration });
-      if (name === 'reprise') peak = Math.max(peak, peakRssMiB(child.proc.pid));
-      await stop(child);
-      if (process.env.BENCH_VERBOSE) console.log(`round ${round} ${name}: ${fmt(result.rps)} req/s`);
-      if (result.rps > best[name].rps) best[name] = result;
-    }
+    const before = { plain: cpuMs(plain.proc.pid), reprise: cpuMs(reprise.proc.pid) };
+    const [a, b] = await Promise.all([plain, reprise].map((c) => autocannon({ url: url(c), connections: 25, duration })));
+    if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error('non-2xx answers or errors during the run');
+    totals.plain += a.requests.total;
+    totals.reprise += b.requests.total;
+    cpu.plain += cpuMs(plain.proc.pid) - before.plain;
+    cpu.reprise += cpuMs(reprise.proc.pid) - before.reprise;
+    p99.plain = Math.max(p99.plain, a.latency.p99);
+    p99.reprise = Math.max(p99.reprise, b.latency.p99);
+    if (process.env.BENCH_VERBOSE) console.log(`round ${round}: plain ${a.requests.average} req/s, reprise ${b.requests.average} req/s`);
   }
-  ratio('middleware requests/s (mode off)', best.reprise.rps, 'plain node:http', best.plain.rps);
-  console.log(`p99 latency: reprise ${fmt(best.reprise.p99)} ms vs plain ${fmt(best.plain.p99)} ms; app peak RSS ${fmt(peak, 1)} MiB`);
+  const seconds = rounds * duration;
+  ratio('middleware requests/s (mode off, side by side)', totals.reprise / seconds, 'plain node:http', totals.plain / seconds);
+  console.log(
+    `app CPU per request: reprise ${fmt((cpu.reprise * 1000) / totals.reprise, 1)} µs vs plain ${fmt((cpu.plain * 1000) / totals.plain, 1)} µs; p99 latency ${p99.reprise} ms vs ${p99.plain} ms; app peak RSS ${fmt(peakRssMiB(reprise.proc.pid), 1)} MiB vs ${fmt(peakRssMiB(plain.proc.pid), 1)} MiB`,
+  );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await stop(plain);
+  await stop(reprise);
 }
 
 // The middleware alone, in process, without the network: what it costs per request in mode `off`.
 {
-  const lib = await import(path.join(DIST_DIR, 'app/index.js'));
-  const dir2 = mkdtempSync(path.join(os.tmpdir(), 'reprise-bench-app-'));
-  const killswitch = lib.createKillswitch({ store: path.join(dir2, 'killswitch.json') });
+  const lib = await import(path.join(DIST, 'app/index.js'));
+  const killswitch = lib.createKillswitch({ store: path.join(dir, 'killswitch.json') });
   await killswitch.ready;
   const middleware = lib.nodeMiddleware({ health: lib.createHealth({ killswitch }), killswitch });
   const req = { url: '/api/items?id=1', method: 'GET', headers: {}, socket: { remoteAddress: '127.0.0.1' } };
@@ -62,5 +80,5 @@ try {
   const ns = Number(process.hrtime.bigint() - start) / n;
   console.log(`middleware cost in mode off: ${fmt(ns, 1)} ns per request (in process, ${n} calls)`);
   await killswitch.close();
-  rmSync(dir2, { recursive: true, force: true });
 }
+rmSync(dir, { recursive: true, force: true });
