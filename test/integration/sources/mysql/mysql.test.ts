@@ -8,7 +8,8 @@ import { isRepriseError, type ErrorCode, type RepriseError } from '../../../../s
 import { createMysqlSource } from '../../../../src/sources/mysql/index.js';
 import type { MysqlSourceConfig } from '../../../../src/sources/mysql/schema.js';
 import type { Source, SourceInfo } from '../../../../src/sources/source.js';
-import { collectDump, pipeParts, replay } from './pipe.js';
+import { roundTrip } from '../../../helpers/source-roundtrip.js';
+import { collectDump, replay } from './pipe.js';
 
 const suffix = randomBytes(4).toString('hex');
 const SRC = `rp_my_src_${suffix}`;
@@ -107,9 +108,8 @@ describe('mysql source', () => {
 
   it('round-trips tables, views, routines, triggers and events with equal checksums', async () => {
     const source = createMysqlSource('shop', config(`${SERVER}/${SRC}`));
-    const info = await source.inspect(signal());
     expect(await source.probeTarget(`${SERVER}/${DST}`, signal())).toMatchObject({ exists: false, empty: true });
-    const res = await source.restore(pipeParts(source.dump(signal())), { target: `${SERVER}/${DST}`, force: false, info, signal: signal() });
+    const res = await roundTrip(source, `${SERVER}/${DST}`);
     expect(res.parts).toBe(1);
     expect(res.bytes).toBeGreaterThan(50_000);
 

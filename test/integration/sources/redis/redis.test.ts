@@ -5,6 +5,7 @@ import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
 import { compareRedisDbs, createRedisSource, digestOf, fingerprintDb } from '../../../../src/sources/redis/index.js';
 import type { RedisSourceConfig } from '../../../../src/sources/redis/schema.js';
 import type { SourceInfo } from '../../../../src/sources/source.js';
+import { roundTrip } from '../../../helpers/source-roundtrip.js';
 import { collectDump, pipeParts, replay } from '../mysql/pipe.js';
 import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 
@@ -79,7 +80,7 @@ describe('redis source', () => {
     expect(inspected.facts).toMatchObject({ db: 1, keys });
     expect(await source.probeTarget(priv.url(2), signal())).toMatchObject({ exists: true, empty: true });
 
-    const res = await source.restore(pipeParts(source.dump(signal())), { target: priv.url(2), force: false, info: inspected, signal: signal() });
+    const res = await roundTrip(source, priv.url(2));
     expect(res.parts).toBe(1);
     const dst = priv.client(2);
     expect(await dst.dbsize()).toBe(keys);
@@ -144,7 +145,7 @@ describe('redis source', () => {
       await b.flushdb();
       await fill(a);
       const source = createRedisSource('cache', cfg(shared(14)));
-      await source.restore(pipeParts(source.dump(signal())), { target: shared(15), force: false, info, signal: signal() });
+      await roundTrip(source, shared(15));
       expect(await compareRedisDbs(a, b, signal(), 3000)).toEqual([]);
       const v = await source.verify(shared(15), signal());
       expect(v.measurements.debugDigest).toBeUndefined(); // DEBUG is off on the shared server

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
 import { createSqliteSource } from '../../../../src/sources/sqlite/index.js';
 import type { SourceInfo } from '../../../../src/sources/source.js';
-import { collectDump, pipeParts, replay } from '../mysql/pipe.js';
+import { roundTrip } from '../../../helpers/source-roundtrip.js';
+import { collectDump, replay } from '../mysql/pipe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rp-sqlite-test-'));
 // The source's private copies go under TMPDIR: a TMPDIR of our own so that other test files
@@ -78,7 +79,7 @@ describe.each(['wal', 'delete'])('sqlite source (journal_mode=%s)', (mode) => {
       expect(info.facts).toMatchObject({ journalMode: mode, pageSize: 4096 });
 
       const target = join(dir, `restored-${mode}.db`);
-      const res = await source.restore(pipeParts(source.dump(signal())), { target, force: false, info, signal: signal() });
+      const res = await roundTrip(source, target);
       expect(res.parts).toBe(1);
       const last = await writer.stop();
 
