@@ -9,7 +9,7 @@ import type { RestoreOptions, RestorePart, RestoreResult } from '../source.js';
 import { describeConn, toolEnv, withDatabase, type PgConn } from './conn.js';
 import { quoteIdent, quoteLiteral, withClient } from './client.js';
 import type { DatabaseFacts } from './inspect.js';
-import { parsePartName, temporaryName } from './layout.js';
+import { GLOBALS_PART, parsePartName, temporaryName } from './layout.js';
 import { runTool } from './run-tool.js';
 import type { PostgresSourceConfig } from './schema.js';
 import { databaseStates, targetConn, targetMaintenance, targetNames } from './target.js';
@@ -19,30 +19,32 @@ interface StagedDump {
   dir: string;
   /** Source database name → folder holding its dump files. */
   databases: Map<string, string>;
+  /** Path of globals.sql when the snapshot has it. */
+  globals: string | undefined;
   parts: number;
   bytes: number;
 }
 
 /** Writes the parts into `dir` (one folder per database), in the order they come. */
 async function stageParts(parts: AsyncIterable<RestorePart>, dir: string, signal: AbortSignal): Promise<StagedDump> {
-  const staged: StagedDump = { dir, databases: new Map(), parts: 0, bytes: 0 };
+  const staged: StagedDump = { dir, databases: new Map(), globals: undefined, parts: 0, bytes: 0 };
   for await (const part of parts) {
     if (signal.aborted) throw new RepriseError('REPRISE_ABORTED', 'operation cancelled');
     const where = parsePartName(part.name);
+    let path: string;
     if ('globals' in where) {
-      // Roles are cluster-wide and may clash with the target's: globals.sql is kept in the snapshot, not applied.
-      if (part.content) for await (const chunk of part.content()) staged.bytes += chunk.length;
-      staged.parts += 1;
-      continue;
-    }
-    let folder = staged.databases.get(where.database);
-    if (folder === undefined) {
-      folder = join(dir, `db-${staged.databases.size}`);
-      await mkdir(folder, { mode: 0o700 });
-      staged.databases.set(where.database, folder);
+      path = staged.globals = join(dir, GLOBALS_PART);
+    } else {
+      let folder = staged.databases.get(where.database);
+      if (folder === undefined) {
+        folder = join(dir, `db-${staged.databases.size}`);
+        await mkdir(folder, { mode: 0o700 });
+        staged.databases.set(where.database, folder);
+      }
+      path = join(folder, where.file);
     }
     const content = part.content?.();
-    const out = createWriteStream(join(folder, where.file), { flags: 'wx', mode: 0o600 });
+    const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     let bytes = 0;
     const counted = Readable.from(
       (async function* () {
@@ -184,6 +186,11 @@ export async function restorePostgres(config: PostgresSourceConfig, parts: Async
     const names = targetNames(conn, dumped);
     const maintenance = targetMaintenance(conn, dumped);
     const jobs = String(config.jobs ?? availableParallelism());
+    if (config.restore_globals && staged.globals !== undefined) {
+      const psql = await locateTool('psql', { binDir: config.bin_dir, signal });
+      // Without ON_ERROR_STOP psql goes on past "role already exists": the roles that exist are altered, the others created.
+      await runTool(psql.path, ['-X', '-q', '--no-password', '-f', staged.globals, `--dbname=${maintenance.url}`], { env, signal, password: conn.password });
+    }
     const roles = await withClient(maintenance, signal, async (client) => new Set((await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname)), 'target');
     const notes: string[] = [];
     for (const [source, folder] of staged.databases) {

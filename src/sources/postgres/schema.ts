@@ -14,6 +14,12 @@ export const postgresSourceSchema = z.strictObject({
   jobs: z.number().int().positive().optional(),
   /** Also dump roles and other globals when the user may read them. */
   globals: z.boolean().default(true),
+  /**
+   * On restore, first apply the snapshot's globals.sql (roles, memberships, tablespaces) to the
+   * target server with psql, so that owners and grants are kept on a new server. Existing roles
+   * are altered to match the snapshot (attributes, and passwords when they were saved).
+   */
+  restore_globals: z.boolean().optional(),
   /** Folder holding pg_dump, pg_restore, pg_dumpall and psql (e.g. /usr/lib/postgresql/16/bin); default: PATH. */
   bin_dir: z.string().min(1).optional(),
   /** Give up (instead of waiting) when a table lock is not granted within this time (`--lock-wait-timeout`). */

@@ -182,6 +182,22 @@ describe('postgres source: round trip', () => {
       const restored = await src.restore(asRestoreParts(parts), { target: dbUrl(orphan), force: false, info, signal });
       expect(restored.location).toContain(`owners not kept (roles missing on target: ${role})`);
       expect(await sql(orphan, owner)).toEqual([{ x: 7, owner: 'postgres' }]);
+
+      // restore_globals recreates the role first, so the owner is kept. The server is shared with
+      // other tests: keep only this test's role in globals.sql, not every role the server had.
+      const onlyOurRole = parts.map((p) =>
+        p.name === 'globals.sql' ? { ...p, data: Buffer.from(p.data.toString().split('\n').filter((l) => l.includes(role)).join('\n')) } : p,
+      );
+      const withRoles = pgSource({ url: dbUrl(db, role), restore_globals: true });
+      const regained = randomName('reprise_pg_regained');
+      created.push(regained);
+      try {
+        const result = await withRoles.restore(asRestoreParts(onlyOurRole), { target: dbUrl(regained), force: false, info, signal });
+        expect(result.location).not.toContain('owners not kept');
+        expect(await sql(regained, owner)).toEqual([{ x: 7, owner: role }]);
+      } finally {
+        await dropDb(regained);
+      }
     } finally {
       await dropDb(db);
       await sql('postgres', `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
