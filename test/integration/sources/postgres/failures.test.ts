@@ -239,6 +239,24 @@ describe('postgres source: failures are clear errors with hints, before any part
     expect(await tmpLeftovers()).toEqual([]);
   });
 
+  it('a pg_restore older than the pg_dump that wrote the snapshot → REPRISE_TOOL_TOO_OLD before any part is read', async () => {
+    const fake = await mkdtemp(join(scratch, 'old-restore-'));
+    await writeFile(join(fake, 'pg_restore'), '#!/bin/sh\necho "pg_restore (PostgreSQL) 11.22"\n');
+    await chmod(join(fake, 'pg_restore'), 0o755);
+    const info = await pgSource({ url: dbUrl(db) }).inspect(signal);
+    let read = 0;
+    async function* parts(): AsyncGenerator<RestorePart> {
+      read += 1;
+      yield { name: 'x/toc.dat', type: 'file', content: () => [] as unknown as AsyncIterable<Uint8Array> };
+    }
+    const err = (await pgSource({ url: dbUrl(db), bin_dir: fake })
+      .restore(parts(), { target: dbUrl(randomName('reprise_pg_never')), force: false, info, signal })
+      .catch((e: unknown) => e)) as RepriseError;
+    expect(err.code).toBe('REPRISE_TOOL_TOO_OLD');
+    expect(err.hint).toMatch(/postgresql-client-\d+/);
+    expect(read).toBe(0);
+  });
+
   it('an unreachable restore target → REPRISE_TARGET_UNREACHABLE', async () => {
     const src = pgSource({ url: dbUrl(db) });
     const err = await src.probeTarget('postgres://postgres@127.0.0.1:1/x', signal).catch((e: unknown) => e);
