@@ -14,6 +14,15 @@ function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
+/** Cluster keys live on many nodes: SCAN on one connection would silently see only a slice. */
+function refuseCluster(serverInfo: string, conn: RedisConn): void {
+  if (infoField(serverInfo, 'redis_mode') === 'cluster') {
+    throw new RepriseError('REPRISE_UNSUPPORTED', `${describeRedis(conn)} is a Redis Cluster node; the redis source backs up standalone servers`, {
+      hint: 'Back up each primary as its own standalone source, or use the cluster\'s own RDB persistence.',
+    });
+  }
+}
+
 function targetConn(source: RedisConn, target: string): RedisConn {
   const t = parseRedisUrl(target);
   const sameServer = t.host === source.host && t.port === source.port && t.username === source.username;
@@ -33,7 +42,9 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
     name,
     inspect(signal: AbortSignal): Promise<SourceInfo> {
       return withRedis(conn, 'source', signal, async (r) => {
-        const [server, memory, keys] = [await r.info('server'), await r.info('memory'), await r.dbsize()];
+        const server = await r.info('server');
+        refuseCluster(server, conn);
+        const [memory, keys] = [await r.info('memory'), await r.dbsize()];
         return {
           kind: 'redis',
           location: describeRedis(conn),
@@ -46,7 +57,7 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
     },
     async *dump(signal: AbortSignal): AsyncIterable<DumpPart> {
       // Check the connection before yielding, so auth/db errors surface with their own code.
-      await withRedis(conn, 'source', signal, async (r) => r.ping());
+      await withRedis(conn, 'source', signal, async (r) => refuseCluster(await r.info('server'), conn));
       yield {
         name: partName,
         type: 'file',
