@@ -11,7 +11,8 @@
 
 export interface BlobCodecDeps {
   crypto: typeof import('node:crypto');
-  zstd: typeof import('zstd-napi');
+  /** zstd-napi's low-level binding: compresses into a reused buffer instead of a fresh one per chunk. */
+  zstd: typeof import('zstd-napi/binding.js');
   zstdLevel: number;
 }
 
@@ -35,8 +36,12 @@ export interface PackVerification {
 
 /** Pure functions over keys and bytes; errors are returned as strings so workers can pass them on. */
 export interface BlobCodec {
-  /** Compresses (kept raw when that does not shrink) and seals one chunk. Returns the blob and whether it was compressed. */
-  sealBlob(encKey: Uint8Array, data: Uint8Array): Uint8Array;
+  /** Compresses (kept raw when that does not shrink) and seals one chunk, into `target` when it fits. */
+  sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array): Uint8Array;
+  /** As sealBlob, also computing the chunk id (HMAC-SHA-256 under the MAC key). */
+  sealChunk(encKey: Uint8Array, macKey: Uint8Array, data: Uint8Array, target?: Uint8Array): { id: string; blob: Uint8Array };
+  /** SHA-256 hex of bytes (pack ids). */
+  hash(data: Uint8Array): string;
   /** Opens a blob and checks its id; returns the plaintext, or a reason string on any failure. */
   openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string): Uint8Array | string;
   /** Builds the sealed header and trailer that end a pack. */
@@ -53,12 +58,54 @@ export interface BlobCodec {
  */
 export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   const { crypto, zstd } = deps;
-  const compressor = new zstd.Compressor();
-  compressor.setParameters({ compressionLevel: deps.zstdLevel });
-  const decompressor = new zstd.Decompressor();
+  const cctx = new zstd.CCtx();
+  const dctx = new zstd.DCtx();
+  let scratch = Buffer.allocUnsafeSlow(1 << 20);
   const FLAG_RAW = Buffer.from([0]);
   const FLAG_ZSTD = Buffer.from([1]);
   const ENTRY = 45;
+
+  /** Compressed size in `scratch`, or -1 when zstd cannot make it smaller than the input. */
+  function compressToScratch(data: Uint8Array): number {
+    if (data.length <= 64) return -1;
+    const bound = zstd.compressBound(data.length);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
+    try {
+      // A full-size destination: with a smaller one zstd loses its fast path for incompressible blocks.
+      const size = cctx.compress(scratch, data, deps.zstdLevel);
+      return size < data.length ? size : -1;
+    } catch {
+      return -1;
+    }
+  }
+
+  /**
+   * nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, written into `target` when it is large enough
+   * (recycled buffers keep memory flat), else into a fresh buffer. `payload` may alias `target`:
+   * it is fully encrypted before anything is written.
+   */
+  function sealPayload(key: Uint8Array, flag: Buffer, payload: Uint8Array, target?: Uint8Array): Uint8Array {
+    const nonce = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
+    const head = cipher.update(flag);
+    const body = cipher.update(payload);
+    const tail = cipher.final();
+    const tag = cipher.getAuthTag();
+    const size = 12 + head.length + body.length + tail.length + 16;
+    const out = target && target.length >= size ? target.subarray(0, size) : new Uint8Array(size);
+    out.set(nonce, 0);
+    let at = 12;
+    for (const piece of [head, body, tail, tag]) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  }
+
+  function sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array): Uint8Array {
+    const packed = compressToScratch(data);
+    return packed < 0 ? sealPayload(encKey, FLAG_RAW, data, target) : sealPayload(encKey, FLAG_ZSTD, scratch.subarray(0, packed), target);
+  }
 
   function seal(key: Uint8Array, parts: Uint8Array[]): Buffer {
     const nonce = crypto.randomBytes(12);
@@ -91,7 +138,12 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     if (flag === 0) data = plain.subarray(1);
     else if (flag === 1) {
       try {
-        data = decompressor.decompress(plain.subarray(1));
+        const frame = plain.subarray(1);
+        const size = zstd.getFrameContentSize(frame);
+        if (size === null || size > 1 << 30) return 'zstd frame without a usable content size';
+        const out = Buffer.allocUnsafeSlow(size);
+        if (dctx.decompress(out, frame) !== size) return 'zstd payload shorter than its frame says';
+        data = out;
       } catch {
         return 'zstd payload does not decompress';
       }
@@ -126,9 +178,13 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   }
 
   return {
-    sealBlob(encKey, data) {
-      const packed = data.length > 64 ? compressor.compress(data) : undefined;
-      return packed !== undefined && packed.length < data.length ? seal(encKey, [FLAG_ZSTD, packed]) : seal(encKey, [FLAG_RAW, data]);
+    sealBlob,
+    sealChunk(encKey, macKey, data, target) {
+      const id = crypto.createHmac('sha256', macKey).update(data).digest('hex');
+      return { id, blob: sealBlob(encKey, data, target) };
+    },
+    hash(data) {
+      return crypto.createHash('sha256').update(data).digest('hex');
     },
     openBlob,
     packTrailer(encKey, entries) {

@@ -1,6 +1,7 @@
 import { RepriseError } from '../core/errors.js';
 import { StorageError, type Backend } from '../storage/backend.js';
 import type { ChunkerParams } from './api.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { MasterKeys } from './crypto.js';
 import type { IndexStore } from './index-store.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -12,6 +13,8 @@ export interface RepoContext {
   readonly keys: MasterKeys;
   readonly index: IndexStore;
   readonly pool: WorkerPool;
+  /** Recycled chunk and pack buffers (main thread only). */
+  readonly buffers: BufferPool;
   readonly gear: Uint32Array;
   readonly chunker: ChunkerParams;
   readonly hostname: string;

@@ -39,14 +39,16 @@ export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: rea
         const srcId = needed[i++] as string;
         const dstId = chunkId(dst.keys.macKey, plain);
         mapped.set(srcId, dstId);
-        await uploader.storeWithId(dstId, plain, BLOB_TYPE.data);
+        const owned = dst.buffers.take(plain.length, 64);
+        owned.set(plain);
+        await uploader.storeWithId(dstId, owned, BLOB_TYPE.data);
       }
       const rewritten = parts.map((p) => ({ ...p, chunks: p.chunks.map((c) => mapped.get(c) as string) }));
       const treeBytes = encodeTree(rewritten);
       const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
       const chunker = new Chunker(dst.gear, dst.chunker);
       tree.sha256 = (
-        await chunkStream(chunker, [treeBytes], uploadSignal, async (data) => {
+        await chunkStream(dst.buffers, chunker, [treeBytes], uploadSignal, async (data) => {
           tree.chunks.push(await uploader.store(data, BLOB_TYPE.tree));
         })
       ).sha256;

@@ -8,14 +8,25 @@ export interface FinishedPack {
   entries: PackEntry[];
 }
 
+/** Bytes the sealed header and trailer of a pack with `count` blobs take. */
+function trailerSize(count: number): number {
+  return 4 + count * 45 + 28 + 4;
+}
+
 /**
- * Gathers sealed blobs into one pack: blobs back to back, then the sealed header and its
- * length (see compress.ts for the bytes), so a pack alone is enough to rebuild its index entries.
+ * Gathers sealed blobs into one pack buffer: blobs back to back, then the sealed header and its
+ * length (see compress.ts for the bytes), so a pack alone is enough to rebuild its index
+ * entries. Blobs are copied in as they come, so the caller can recycle theirs at once.
  */
 export class PackWriter {
-  private readonly blobs: Uint8Array[] = [];
   readonly entries: PackEntry[] = [];
+  private buf: Uint8Array;
   private offset = 0;
+
+  /** `buffer` (its whole length is capacity) is filled in place; the writer grows past it only for an oversized blob. */
+  constructor(buffer: Uint8Array = new Uint8Array(1 << 20)) {
+    this.buf = buffer;
+  }
 
   /** Bytes of blobs so far. */
   get size(): number {
@@ -26,17 +37,38 @@ export class PackWriter {
     return this.entries.length;
   }
 
-  /** Appends a sealed blob. Never throws. */
+  /** True when a blob of `length` bytes still fits without growing the buffer. */
+  fits(length: number): boolean {
+    return this.offset + length + trailerSize(this.entries.length + 1) <= this.buf.length;
+  }
+
+  private ensure(extra: number): void {
+    const need = this.offset + extra + trailerSize(this.entries.length + 1);
+    if (need <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(need, this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.offset));
+    this.buf = grown;
+  }
+
+  /** Copies a sealed blob in. Never throws. */
   add(id: string, type: number, blob: Uint8Array, rawLength: number): void {
-    this.blobs.push(blob);
+    this.ensure(blob.length);
+    this.buf.set(blob, this.offset);
     this.entries.push({ id, type, offset: this.offset, length: blob.length, rawLength });
     this.offset += blob.length;
   }
 
-  /** Seals the header and returns the pack bytes and id (SHA-256 of the bytes). Never throws. */
+  /** Seals the header and returns the pack bytes, a view of the writer's buffer (its id is their SHA-256). Never throws. */
+  assemble(codec: BlobCodec, encKey: Uint8Array): Uint8Array {
+    const trailer = codec.packTrailer(encKey, this.entries);
+    this.ensure(trailer.length);
+    this.buf.set(trailer, this.offset);
+    return this.buf.subarray(0, this.offset + trailer.length);
+  }
+
+  /** Assembles and hashes on this thread. Never throws. */
   finish(codec: BlobCodec, encKey: Uint8Array): FinishedPack {
-    const bytes = Buffer.concat([...this.blobs, codec.packTrailer(encKey, this.entries)]);
-    this.blobs.length = 0;
+    const bytes = this.assemble(codec, encKey);
     return { id: createHash('sha256').update(bytes).digest('hex'), bytes, entries: this.entries };
   }
 }

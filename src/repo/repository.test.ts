@@ -57,6 +57,22 @@ describe('Repository', () => {
     expect(stats.storedBytes).toBeLessThan(stats.rawBytes * 0.6);
   });
 
+  it('round-trips through the worker threads (chunks above the inline size) and check --read-data passes', async () => {
+    const backend = new MemoryBackend();
+    const repo = track(await Repository.init({ backend, password: 'pw', chunker: { avgSize: 1 << 18 }, workers: 2 }));
+    const files = [
+      { name: 'random.bin', data: randomBytes(3_000_000) },
+      { name: 'text.sql', data: textLike(3_000_000, 7) },
+    ];
+    const snap = await backup(repo, files);
+    const hashes = await restoreHashes(repo, snap.id);
+    for (const f of files) expect(hashes[f.name]).toBe(sha(f.data));
+    const report = await repo.check({ readData: true });
+    expect(report.errors).toEqual([]);
+    const stats = await repo.stats();
+    expect(stats.uniqueBytes).toBeGreaterThanOrEqual(6_000_000);
+  });
+
   it('deduplicates: a second identical backup adds only its snapshot and index', async () => {
     const backend = new MemoryBackend();
     const repo = track(await initSmall(backend));

@@ -21,6 +21,7 @@ import type {
   SnapshotWriter,
   WriterOptions,
 } from './api.js';
+import { BufferPool } from './buffer-pool.js';
 import { checkRepository } from './check.js';
 import { gearTable, validateChunkerParams } from './chunker.js';
 import { listAll, storageFailure, type RepoContext } from './context.js';
@@ -107,6 +108,7 @@ export class Repository implements RepositoryHandle {
       keys,
       index: new IndexStore(),
       pool: new WorkerPool(keys, tuning.workers ?? defaultPoolSize()),
+      buffers: new BufferPool(),
       gear: gearTable(Buffer.from(config.gearSeed, 'base64')),
       chunker: config.chunker,
       hostname,

@@ -2,21 +2,27 @@ import { RepriseError } from '../core/errors.js';
 import { chunkId } from './crypto.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import { INDEX_FLUSH_PACKS, PACK_TARGET_SIZE, packKey } from './format.js';
+
+/** Pack buffers hold a full pack plus room for its header. */
+const PACK_CAPACITY = PACK_TARGET_SIZE + (1 << 20);
 import { writeIndexFile, type PackRecord } from './index-store.js';
 import { PackWriter } from './pack.js';
 
-/** Chunks smaller than this are sealed on the main thread: a worker round trip costs more. */
-const INLINE_SEAL_BELOW = 64 << 10;
+/** Chunks smaller than this are handled on the main thread: a worker round trip costs more. */
+const INLINE_BELOW = 64 << 10;
 /** Chunks handed to workers and not yet packed; bounds memory and keeps the workers busy. */
-const MAX_SEALING = 8;
+const MAX_SEALING = 6;
 /** Packs being uploaded at once. */
-const MAX_UPLOADS = 3;
+const MAX_UPLOADS = 2;
+/** Above this share of recent duplicates, ids are computed before sealing, so duplicates cost no compression. */
+const DEDUP_FIRST_ABOVE = 0.5;
 
 interface Sealing {
-  id: string;
   type: number;
   rawLength: number;
-  blob: Promise<Uint8Array>;
+  /** Already counted and reserved in pendingIds (id known at submit time). */
+  reserved: boolean;
+  sealed: Promise<{ id: string; blob: Uint8Array | undefined }>;
 }
 
 /** Byte counters of an uploader. */
@@ -32,10 +38,14 @@ export interface UploadCounters {
  * threads), gathers them into packs, uploads packs in the background with bounded concurrency
  * and writes index files naming them. The shared index only learns of chunks once an index file
  * lists them, so another writer never dedups against a pack that might never be indexed.
+ *
+ * While most chunks are new, a worker computes the id together with compression and encryption
+ * (the main thread only chunks) and duplicates are dropped when packed; once most recent chunks
+ * are duplicates, the main thread computes ids first and only new chunks go to the workers.
  */
 export class ChunkUploader {
   readonly counters: UploadCounters = { chunksNew: 0, chunksDeduped: 0, bytesAdded: 0 };
-  private pack = new PackWriter();
+  private pack: PackWriter;
   private readonly sealing: Sealing[] = [];
   private readonly uploads = new Set<Promise<void>>();
   /** Chunks sealed or packed but not yet listed by an index file. */
@@ -43,42 +53,76 @@ export class ChunkUploader {
   /** Uploaded packs not yet listed by an index file. */
   private unindexed: PackRecord[] = [];
   private failure: unknown;
+  /** Moving average of the duplicate share. */
+  private dupShare = 0;
 
   constructor(
     private readonly ctx: RepoContext,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.pack = this.newPack();
+  }
+
+  private newPack(): PackWriter {
+    return new PackWriter(this.ctx.buffers.takeCapacity(PACK_CAPACITY));
+  }
 
   /** True when the chunk is stored, or on its way, in this repository. */
   known(id: string): boolean {
     return this.ctx.index.has(id) || this.pendingIds.has(id);
   }
 
-  /**
-   * Stores `data` unless the repository has it; returns its id. `data` is handed over (it may be
-   * transferred to a worker). Throws REPRISE_ABORTED, REPRISE_STORAGE*; idempotent per content.
-   */
-  async store(data: Uint8Array, type: number): Promise<string> {
-    const id = chunkId(this.ctx.keys.macKey, data);
-    await this.storeWithId(id, data, type);
-    return id;
+  private noteDuplicate(dup: boolean): void {
+    this.dupShare = this.dupShare * 0.95 + (dup ? 0.05 : 0);
+    if (dup) this.counters.chunksDeduped++;
+    else this.counters.chunksNew++;
   }
 
-  /** As `store`, with the id already computed by the caller. */
+  /**
+   * Stores `data` unless the repository has it; resolves to its id once it is sealed (the caller
+   * need not wait for that before submitting more). `data` must be a view at offset 0 of a buffer
+   * from `ctx.buffers`, handed over: it is transferred to a worker or reused. Throws
+   * REPRISE_ABORTED, REPRISE_STORAGE*; idempotent per content.
+   */
+  async submit(data: Uint8Array, type: number): Promise<{ id: Promise<string> }> {
+    this.check();
+    if (data.length < INLINE_BELOW || this.dupShare > DEDUP_FIRST_ABOVE) {
+      const id = chunkId(this.ctx.keys.macKey, data);
+      await this.storeWithId(id, data, type);
+      return { id: Promise.resolve(id) };
+    }
+    const rawLength = data.length; // read before the buffer is transferred away
+    const sealed = this.ctx.pool.seal(data);
+    sealed.catch(() => undefined);
+    this.sealing.push({ type, rawLength, reserved: false, sealed });
+    await this.drain(MAX_SEALING);
+    const id = sealed.then((s) => s.id);
+    id.catch(() => undefined);
+    return { id };
+  }
+
+  /** Stores `data` and waits for its id. Same errors as submit. */
+  async store(data: Uint8Array, type: number): Promise<string> {
+    return (await this.submit(data, type)).id;
+  }
+
+  /** As `submit`, with the id already computed by the caller. */
   async storeWithId(id: string, data: Uint8Array, type: number): Promise<void> {
     this.check();
     if (this.known(id)) {
-      this.counters.chunksDeduped++;
+      this.noteDuplicate(true);
+      this.ctx.buffers.give(data.buffer);
       return;
     }
     this.pendingIds.add(id);
-    this.counters.chunksNew++;
-    const rawLength = data.length;
-    const blob =
-      rawLength < INLINE_SEAL_BELOW ? Promise.resolve(this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data)) : this.ctx.pool.seal(data);
-    blob.catch(() => undefined);
-    this.sealing.push({ id, type, rawLength, blob });
-    while (this.sealing.length > MAX_SEALING) await this.packOne();
+    this.noteDuplicate(false);
+    const sealed =
+      data.length < INLINE_BELOW
+        ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) as Uint8Array | undefined })
+        : this.ctx.pool.seal(data);
+    sealed.catch(() => undefined);
+    this.sealing.push({ type, rawLength: data.length, reserved: true, sealed });
+    await this.drain(MAX_SEALING);
   }
 
   private check(): void {
@@ -86,27 +130,44 @@ export class ChunkUploader {
     throwIfAborted(this.signal);
   }
 
-  private async packOne(): Promise<void> {
-    const next = this.sealing.shift();
-    if (!next) return;
-    const blob = await next.blob;
-    this.pack.add(next.id, next.type, blob, next.rawLength);
-    if (this.pack.size >= PACK_TARGET_SIZE) await this.closePack();
+  private async drain(limit: number): Promise<void> {
+    while (this.sealing.length > limit) {
+      this.check();
+      const next = this.sealing.shift() as Sealing;
+      const { id, blob } = await next.sealed;
+      const sealed = blob as Uint8Array;
+      if (!next.reserved) {
+        const dup = this.known(id);
+        this.noteDuplicate(dup);
+        if (dup) {
+          this.ctx.buffers.give(sealed.buffer);
+          continue;
+        }
+        this.pendingIds.add(id);
+      }
+      if (!this.pack.fits(sealed.length) && this.pack.count > 0) await this.closePack();
+      this.pack.add(id, next.type, sealed, next.rawLength);
+      this.ctx.buffers.give(sealed.buffer);
+      if (this.pack.size >= PACK_TARGET_SIZE) await this.closePack();
+    }
   }
 
   private async closePack(): Promise<void> {
     if (this.pack.count === 0) return;
-    const finished = this.pack.finish(this.ctx.pool.codec, this.ctx.keys.encKey);
-    this.pack = new PackWriter();
+    const entries = this.pack.entries;
+    const assembled = this.pack.assemble(this.ctx.pool.codec, this.ctx.keys.encKey);
+    this.pack = this.newPack();
     while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
     this.check();
     const upload = (async () => {
       try {
-        await this.ctx.backend.put(packKey(finished.id), finished.bytes, { signal: this.signal });
-        this.unindexed.push({ id: finished.id, size: finished.bytes.length, entries: finished.entries });
-        this.counters.bytesAdded += finished.bytes.length;
+        const { id, bytes } = await this.ctx.pool.hash(assembled);
+        await this.ctx.backend.put(packKey(id), bytes, { signal: this.signal });
+        this.unindexed.push({ id, size: bytes.length, entries });
+        this.counters.bytesAdded += bytes.length;
+        this.ctx.buffers.give(bytes.buffer);
       } catch (err) {
-        this.failure ??= storageFailure(err, `upload pack ${finished.id}`);
+        this.failure ??= storageFailure(err, 'upload pack');
       }
     })();
     this.uploads.add(upload);
@@ -130,20 +191,17 @@ export class ChunkUploader {
    * so far is listed by an index file. Throws REPRISE_ABORTED, REPRISE_STORAGE*. Idempotent.
    */
   async flush(): Promise<void> {
-    while (this.sealing.length > 0) {
-      this.check();
-      await this.packOne();
-    }
+    await this.drain(0);
     await this.closePack();
     await Promise.all(this.uploads);
     this.check();
     await this.writeIndex();
   }
 
-  /** Waits for uploads in flight to settle, keeping nothing else. Never throws; idempotent. */
+  /** Waits for work in flight to settle, keeping nothing else. Never throws; idempotent. */
   async abandon(): Promise<void> {
     this.failure ??= new RepriseError('REPRISE_ABORTED', 'writer aborted');
-    await Promise.allSettled(this.sealing.map((s) => s.blob));
+    await Promise.allSettled(this.sealing.map((s) => s.sealed));
     this.sealing.length = 0;
     await Promise.allSettled(this.uploads);
   }

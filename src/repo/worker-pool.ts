@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as nodeCrypto from 'node:crypto';
-import * as zstd from 'zstd-napi';
 import { RepriseError } from '../core/errors.js';
 import { createBlobCodec, type BlobCodec, type PackVerification } from './compress.js';
 import { ZSTD_LEVEL } from './format.js';
@@ -14,8 +13,13 @@ import { ZSTD_LEVEL } from './format.js';
  * runs the same from TypeScript sources (tests) and from dist/.
  */
 
+const require = createRequire(import.meta.url);
+const ZSTD_BINDING = require.resolve('zstd-napi/binding');
+const zstd = require(ZSTD_BINDING) as typeof import('zstd-napi/binding.js');
+
 type Task =
-  | { op: 'seal'; data: Uint8Array }
+  | { op: 'seal'; buffer: ArrayBuffer; length: number }
+  | { op: 'hash'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; blob: Uint8Array; id: string }
   | { op: 'verify'; pack: Uint8Array; packId: string };
 
@@ -34,12 +38,15 @@ const macKey = Buffer.from(workerData.macKey);
 parentPort.on('message', (msg) => {
   try {
     if (msg.op === 'seal') {
-      const blob = codec.sealBlob(encKey, msg.data);
-      const copy = blob.byteOffset === 0 && blob.byteLength === blob.buffer.byteLength ? blob : Uint8Array.prototype.slice.call(blob);
-      parentPort.postMessage({ seq: msg.seq, result: copy }, [copy.buffer]);
+      const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
+      parentPort.postMessage({ seq: msg.seq, result: { id, buffer: blob.buffer, length: blob.length } }, [blob.buffer]);
+    } else if (msg.op === 'hash') {
+      const id = codec.hash(new Uint8Array(msg.buffer, 0, msg.length));
+      parentPort.postMessage({ seq: msg.seq, result: { id, buffer: msg.buffer, length: msg.length } }, [msg.buffer]);
     } else if (msg.op === 'open') {
       const out = codec.openBlob(encKey, macKey, msg.blob, msg.id);
-      parentPort.postMessage({ seq: msg.seq, result: out });
+      if (typeof out === 'string') parentPort.postMessage({ seq: msg.seq, result: out });
+      else parentPort.postMessage({ seq: msg.seq, result: { buffer: out.buffer, offset: out.byteOffset, length: out.length } }, [out.buffer]);
     } else {
       const report = codec.verifyPack(encKey, macKey, msg.pack, msg.packId);
       report.entries = undefined;
@@ -49,6 +56,18 @@ parentPort.on('message', (msg) => {
     parentPort.postMessage({ seq: msg.seq, error: String(err && err.stack || err) });
   }
 });`;
+}
+
+/** True when a view spans its whole, non-shared ArrayBuffer, so it can be transferred. */
+function ownsBuffer(data: Uint8Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+}
+
+/** The ArrayBuffer to transfer for a view starting at offset 0 (its spare capacity travels along), else a copy's. */
+function transferable(data: Uint8Array): ArrayBuffer {
+  // Small buffers may belong to Node's shared allocation pool: never detach those.
+  if (data.byteOffset === 0 && data.buffer instanceof ArrayBuffer && data.buffer.byteLength >= 1 << 16) return data.buffer;
+  return data.slice().buffer as ArrayBuffer;
 }
 
 /** Keys a pool works with; copied into each worker at start. */
@@ -79,32 +98,38 @@ export class WorkerPool {
     this.codec = createBlobCodec({ crypto: nodeCrypto, zstd, zstdLevel: ZSTD_LEVEL });
   }
 
+  /**
+   * Workers used while writing: one fewer than the pool, since the main thread is busy chunking
+   * and hashing then, and each extra thread holds its own garbage (memory) for little gain.
+   */
+  private get sealLanes(): number {
+    return Math.max(1, this.size - 1);
+  }
+
   /** Tasks queued or running in workers. */
   get inFlight(): number {
     return this.pending.size;
   }
 
-  private start(): void {
-    const zstdPath = createRequire(import.meta.url).resolve('zstd-napi');
-    for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(workerSource(), {
-        eval: true,
-        workerData: { zstdPath, zstdLevel: ZSTD_LEVEL, encKey: this.keys.encKey, macKey: this.keys.macKey },
-      });
-      worker.on('message', (msg: { seq: number; result?: unknown; error?: string }) => {
-        const waiter = this.pending.get(msg.seq);
-        this.pending.delete(msg.seq);
-        this.load[i] = (this.load[i] ?? 1) - 1;
-        if (this.load[i] === 0) worker.unref();
-        if (!waiter) return;
-        if (msg.error !== undefined) waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
-        else waiter.resolve(msg.result);
-      });
-      worker.on('error', (err) => this.failAll(err));
-      worker.unref();
-      this.workers.push(worker);
-      this.load.push(0);
-    }
+  private startOne(): void {
+    const i = this.workers.length;
+    const worker = new Worker(workerSource(), {
+      eval: true,
+      workerData: { zstdPath: ZSTD_BINDING, zstdLevel: ZSTD_LEVEL, encKey: this.keys.encKey, macKey: this.keys.macKey },
+    });
+    worker.on('message', (msg: { seq: number; result?: unknown; error?: string }) => {
+      const waiter = this.pending.get(msg.seq);
+      this.pending.delete(msg.seq);
+      this.load[i] = (this.load[i] ?? 1) - 1;
+      if (this.load[i] === 0) worker.unref();
+      if (!waiter) return;
+      if (msg.error !== undefined) waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
+      else waiter.resolve(msg.result);
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.unref();
+    this.workers.push(worker);
+    this.load.push(0);
   }
 
   private failAll(err: unknown): void {
@@ -112,11 +137,13 @@ export class WorkerPool {
     this.pending.clear();
   }
 
-  private run<T>(task: Task, transfer: ArrayBuffer[]): Promise<T> {
+  /** Runs a task on the least busy of the first `lanes` workers (started on first use). */
+  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number): Promise<T> {
     if (this.closed) return Promise.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
-    if (this.workers.length === 0) this.start();
+    const want = Math.max(1, Math.min(lanes, this.size));
+    while (this.workers.length < want) this.startOne();
     let best = 0;
-    for (let i = 1; i < this.workers.length; i++) if ((this.load[i] ?? 0) < (this.load[best] ?? 0)) best = i;
+    for (let i = 1; i < want; i++) if ((this.load[i] ?? 0) < (this.load[best] ?? 0)) best = i;
     const worker = this.workers[best] as Worker;
     if (this.load[best] === 0) worker.ref();
     this.load[best] = (this.load[best] ?? 0) + 1;
@@ -128,23 +155,32 @@ export class WorkerPool {
   }
 
   /**
-   * Compresses and seals one chunk in a worker. `data` must own its whole ArrayBuffer: it is
-   * transferred (unusable afterwards). Throws REPRISE_INTERNAL if a worker dies.
+   * Computes the chunk id, compresses and seals one chunk in a worker. `data` is transferred
+   * when it owns its whole ArrayBuffer (unusable afterwards). Throws REPRISE_INTERNAL if a worker dies.
    */
-  seal(data: Uint8Array): Promise<Uint8Array> {
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    return this.run({ op: 'seal', data: owned }, [owned.buffer as ArrayBuffer]);
+  async seal(data: Uint8Array): Promise<{ id: string; blob: Uint8Array }> {
+    const buffer = transferable(data);
+    const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'seal', buffer, length: data.length }, [buffer], this.sealLanes);
+    return { id: r.id, blob: new Uint8Array(r.buffer, 0, r.length) };
+  }
+
+  /** SHA-256 of a pack in a worker; the bytes go there and come back in the same buffer (the input view is detached). */
+  async hash(data: Uint8Array): Promise<{ id: string; bytes: Uint8Array }> {
+    const buffer = transferable(data);
+    const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'hash', buffer, length: data.length }, [buffer], this.sealLanes);
+    return { id: r.id, bytes: new Uint8Array(r.buffer, 0, r.length) };
   }
 
   /** Opens and verifies one blob in a worker: plaintext, or a reason string. */
-  open(blob: Uint8Array, id: string): Promise<Uint8Array | string> {
-    return this.run({ op: 'open', blob, id }, []);
+  async open(blob: Uint8Array, id: string): Promise<Uint8Array | string> {
+    const r = await this.run<string | { buffer: ArrayBuffer; offset: number; length: number }>({ op: 'open', blob, id }, [], this.size);
+    return typeof r === 'string' ? r : new Uint8Array(r.buffer, r.offset, r.length);
   }
 
   /** Verifies a whole pack in a worker (the pack bytes are transferred). */
   verifyPack(pack: Uint8Array, packId: string): Promise<PackVerification> {
-    const owned = pack.byteOffset === 0 && pack.byteLength === pack.buffer.byteLength ? pack : pack.slice();
-    return this.run({ op: 'verify', pack: owned, packId }, [owned.buffer as ArrayBuffer]);
+    const owned = ownsBuffer(pack) ? pack : pack.slice();
+    return this.run({ op: 'verify', pack: owned, packId }, [owned.buffer as ArrayBuffer], this.size);
   }
 
   /** Terminates the workers. Idempotent. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PartMeta, ByteStream } from '../sources/source.js';
 import type { ChunkerParams, PartEntry, SnapshotHeader, SnapshotSummary, SnapshotWriter, WriterOptions, WriterStats } from './api.js';
+import type { BufferPool } from './buffer-pool.js';
 import { Chunker } from './chunker.js';
-import { chunkId } from './crypto.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
@@ -10,14 +10,18 @@ import { contentHash, encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
 import { RepriseError } from '../core/errors.js';
 
+/** Room left after a chunk so its sealed blob fits in the same buffer. */
+const BLOB_SLACK = 64;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const PROGRESS_EVERY_MS = 100;
 
 /**
- * Cuts `stream` into content-defined chunks and hands each to `onChunk` as a fresh buffer it owns.
+ * Cuts `stream` into content-defined chunks and hands each to `onChunk` in a buffer from `buffers`
+ * (at offset 0, with room for the blob overhead) that it owns from then on.
  * Returns the stream's size and SHA-256. Throws what `onChunk` or the stream throws.
  */
 export async function chunkStream(
+  buffers: BufferPool,
   chunker: Chunker,
   stream: ByteStream | Iterable<Uint8Array>,
   signal: AbortSignal,
@@ -29,7 +33,7 @@ export async function chunkStream(
   let pieces: Uint8Array[] = [];
   let piecesLength = 0;
   const emit = async (): Promise<void> => {
-    const data = Buffer.allocUnsafeSlow(piecesLength);
+    const data = buffers.take(piecesLength, BLOB_SLACK);
     let at = 0;
     for (const piece of pieces) {
       data.set(piece, at);
@@ -125,21 +129,21 @@ export class Writer implements SnapshotWriter {
     let size = 0;
     let sha256 = EMPTY_SHA256;
     if (meta.type === 'file' && content) {
-      const macKey = this.ctx.keys.macKey;
+      const ids: Promise<string>[] = [];
       const result = await chunkStream(
+        this.ctx.buffers,
         this.chunker,
         content,
         this.signal,
         async (data) => {
-          const id = chunkId(macKey, data);
-          chunks.push(id);
-          await this.uploader.storeWithId(id, data, BLOB_TYPE.data);
+          ids.push((await this.uploader.submit(data, BLOB_TYPE.data)).id);
         },
         (n) => {
           this.stats.bytesRead += n;
           this.progress();
         },
       );
+      chunks.push(...(await Promise.all(ids)));
       size = result.size;
       sha256 = result.sha256;
     }
@@ -158,7 +162,7 @@ export class Writer implements SnapshotWriter {
     try {
       const treeBytes = encodeTree(this.parts);
       const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
-      const treeResult = await chunkStream(this.chunker, [treeBytes], this.signal, async (data) => {
+      const treeResult = await chunkStream(this.ctx.buffers, this.chunker, [treeBytes], this.signal, async (data) => {
         tree.chunks.push(await this.uploader.store(data, BLOB_TYPE.tree));
       });
       tree.sha256 = treeResult.sha256;
