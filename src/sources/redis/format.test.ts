@@ -23,6 +23,17 @@ describe('redis record format', () => {
     for (const chunk of [1, 7, 64, stream.length]) expect(await decodeAll(stream, chunk)).toEqual(records);
   });
 
+  it('cuts batches by size as well as by count', async () => {
+    const big: RedisRecord[] = Array.from({ length: 5 }, (_, i) => ({ key: Buffer.from(`k${i}`), pttl: -1, payload: Buffer.alloc(1000, i) }));
+    const bytes = Buffer.concat([MAGIC, encodeRecords(big), encodeTrailer(5)]);
+    const sizes: number[] = [];
+    const input = (async function* () {
+      yield bytes;
+    })();
+    for await (const batch of decodeRecords(input, 100, 2500)) sizes.push(batch.length);
+    expect(sizes).toEqual([3, 2]);
+  });
+
   it('detects truncation, a wrong count, trailing data and a bad magic', async () => {
     const cases = [
       stream.subarray(0, stream.length - 1),

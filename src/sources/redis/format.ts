@@ -54,13 +54,15 @@ function damaged(what: string): RepriseError {
 }
 
 /**
- * Decodes a record stream into batches of at most `batchSize` records, holding at most one
+ * Decodes a record stream into batches of at most `batchSize` records (or about `batchBytes`
+ * bytes, whichever comes first), holding at most one
  * batch and one partial record in memory. Throws REPRISE_INTEGRITY on a bad magic, a bad tag, a
  * truncated stream or a count mismatch. Not idempotent (consumes the input).
  */
-export async function* decodeRecords(input: AsyncIterable<Uint8Array>, batchSize = 1000): AsyncGenerator<RedisRecord[]> {
+export async function* decodeRecords(input: AsyncIterable<Uint8Array>, batchSize = 1000, batchBytes = 16 * 2 ** 20): AsyncGenerator<RedisRecord[]> {
   let buf = Buffer.alloc(0);
   let batch: RedisRecord[] = [];
+  let bytesInBatch = 0;
   let count = 0;
   let sawMagic = false;
   let ended = false;
@@ -127,10 +129,13 @@ export async function* decodeRecords(input: AsyncIterable<Uint8Array>, batchSize
         payload: Buffer.from(buf.subarray(payloadLenAt + 4, end)),
       });
       count += 1;
+      bytesInBatch += end - at;
       at = end;
-      if (batch.length >= batchSize) {
+      // Bounded by bytes too: a thousand large values would make one huge RESTORE script call.
+      if (batch.length >= batchSize || bytesInBatch >= batchBytes) {
         yield batch;
         batch = [];
+        bytesInBatch = 0;
       }
     }
     buf = buf.subarray(at);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { RepriseError } from '../../core/errors.js';
@@ -77,6 +77,7 @@ export async function restoreSqlite(parts: AsyncIterable<RestorePart>, options: 
     }
     const tmp = join(dirname(target), `.${basename(target)}.reprise-${randomBytes(6).toString('hex')}.tmp`);
     try {
+      await mkdir(dirname(target), { recursive: true });
       const bytes = await writeSynced(tmp, part.content() as AsyncIterable<Uint8Array>, signal);
       const db = new Database(tmp, { fileMustExist: true });
       let problems: string[];
