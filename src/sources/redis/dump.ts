@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RepriseError } from '../../core/errors.js';
 import { encodeRecords, encodeTrailer, MAGIC, type RedisRecord } from './format.js';
-import { SCAN_DUMP_SCRIPT, scriptsRefused } from './scripts.js';
+import { DEFERRED, SCAN_DUMP_SCRIPT, scriptsRefused } from './scripts.js';
 
 /** Keys per SCAN step and per MULTI batch: big enough to amortise round trips, small enough to not stall the server. */
 export const BATCH = 1000;
@@ -10,10 +10,10 @@ export const BATCH = 1000;
  * One SCAN step with PTTL + DUMP of each key, done in a Lua script (one round trip, atomic per
  * batch), or undefined when scripts are refused. Throws other Redis errors.
  */
-async function scanDumpScript(client: Redis, cursor: string): Promise<{ next: string; records: RedisRecord[] } | undefined> {
+async function scanDumpScript(client: Redis, cursor: string, budget: number): Promise<{ next: string; records: RedisRecord[] } | undefined> {
   let reply: unknown[];
   try {
-    reply = (await client.callBuffer('EVAL', SCAN_DUMP_SCRIPT, '0', cursor, String(BATCH))) as unknown[];
+    reply = (await client.callBuffer('EVAL', SCAN_DUMP_SCRIPT, '0', cursor, String(BATCH), String(budget))) as unknown[];
   } catch (err) {
     if (scriptsRefused(err)) return undefined;
     throw err;
@@ -26,18 +26,10 @@ async function scanDumpScript(client: Redis, cursor: string): Promise<{ next: st
   return { next: String(reply[0]), records };
 }
 
-/** The same step without scripts: SCAN, then one MULTI with PTTL + DUMP per key. Throws Redis errors. */
-async function scanDumpMulti(client: Redis, cursor: string): Promise<{ next: string; records: RedisRecord[] }> {
-  const [next, keys] = await client.scanBuffer(cursor, 'COUNT', BATCH);
-  const inBatch = new Set<string>();
-  const fresh = keys.filter((k) => {
-    const id = k.toString('latin1');
-    if (inBatch.has(id)) return false;
-    inBatch.add(id);
-    return true;
-  });
+/** PTTL + DUMP of `keys` in one MULTI; keys gone meanwhile are left out. Throws Redis errors. */
+async function dumpKeys(client: Redis, fresh: Buffer[]): Promise<RedisRecord[]> {
   const records: RedisRecord[] = [];
-  if (fresh.length === 0) return { next: next.toString(), records };
+  if (fresh.length === 0) return records;
   const multi = client.multi();
   for (const key of fresh) multi.pttl(key).dumpBuffer(key);
   const replies = await multi.exec();
@@ -51,7 +43,20 @@ async function scanDumpMulti(client: Redis, cursor: string): Promise<{ next: str
     if (payload === null || pttl === -2) continue;
     records.push({ key: fresh[i] as Buffer, pttl: Number(pttl), payload: payload as Buffer });
   }
-  return { next: next.toString(), records };
+  return records;
+}
+
+/** The step without scripts: SCAN, then one MULTI with PTTL + DUMP per key. Throws Redis errors. */
+async function scanDumpMulti(client: Redis, cursor: string): Promise<{ next: string; records: RedisRecord[] }> {
+  const [next, keys] = await client.scanBuffer(cursor, 'COUNT', BATCH);
+  const inBatch = new Set<string>();
+  const fresh = keys.filter((k) => {
+    const id = k.toString('latin1');
+    if (inBatch.has(id)) return false;
+    inBatch.add(id);
+    return true;
+  });
+  return { next: next.toString(), records: await dumpKeys(client, fresh) };
 }
 
 /**
@@ -62,21 +67,34 @@ async function scanDumpMulti(client: Redis, cursor: string): Promise<{ next: str
  * makes harmless; a set of every key seen would make memory grow with the database. Throws the
  * client's errors, REPRISE_ABORTED. Not idempotent (reads a live db).
  */
-export async function* dumpRedisDb(client: Redis, signal: AbortSignal, stats: { keys: number; method?: string } = { keys: 0 }): AsyncGenerator<Uint8Array> {
+export async function* dumpRedisDb(
+  client: Redis,
+  signal: AbortSignal,
+  stats: { keys: number; method?: string } = { keys: 0 },
+  budget = 8 * 2 ** 20,
+): AsyncGenerator<Uint8Array> {
   yield MAGIC;
   let useScript = true;
   let cursor = '0';
   do {
     signal.throwIfAborted();
-    let step = useScript ? await scanDumpScript(client, cursor) : undefined;
+    let step = useScript ? await scanDumpScript(client, cursor, budget) : undefined;
     if (!step) {
       useScript = false;
       step = await scanDumpMulti(client, cursor);
     }
     stats.method = useScript ? 'lua' : 'multi';
     cursor = step.next;
-    stats.keys += step.records.length;
-    if (step.records.length > 0) yield encodeRecords(step.records);
+    const ready = step.records.filter((r) => r.pttl !== DEFERRED);
+    stats.keys += ready.length;
+    if (ready.length > 0) yield encodeRecords(ready);
+    // Large values, one at a time: memory holds one of them, not a batch of them.
+    for (const deferred of step.records.filter((r) => r.pttl === DEFERRED)) {
+      signal.throwIfAborted();
+      const alone = await dumpKeys(client, [deferred.key]);
+      stats.keys += alone.length;
+      if (alone.length > 0) yield encodeRecords(alone);
+    }
   } while (cursor !== '0');
   yield encodeTrailer(stats.keys);
 }

@@ -4,18 +4,34 @@
  * ACL; without it the code falls back to MULTI/pipelines.
  */
 
-/** ARGV: cursor, count → { next cursor, key, pttl, payload, key, pttl, payload, … }. */
+/** Marks a key the script left for the client to fetch alone (its batch had reached its byte budget). */
+export const DEFERRED = -3;
+
+/**
+ * ARGV: cursor, count, byte budget → { next cursor, key, pttl, payload, … }. Once the payloads
+ * exceed the budget, the remaining keys come back as (key, -3, '') so that a batch of large
+ * values never builds one huge reply; the client then reads those one at a time.
+ */
 export const SCAN_DUMP_SCRIPT = `
 local r = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
+local budget = tonumber(ARGV[3])
+local size = 0
 local out = { r[1] }
 for _, k in ipairs(r[2]) do
-  local t = redis.call('PTTL', k)
-  if t ~= -2 then
-    local d = redis.call('DUMP', k)
-    if d then
-      out[#out + 1] = k
-      out[#out + 1] = t
-      out[#out + 1] = d
+  if size > budget then
+    out[#out + 1] = k
+    out[#out + 1] = ${DEFERRED}
+    out[#out + 1] = ''
+  else
+    local t = redis.call('PTTL', k)
+    if t ~= -2 then
+      local d = redis.call('DUMP', k)
+      if d then
+        size = size + string.len(d)
+        out[#out + 1] = k
+        out[#out + 1] = t
+        out[#out + 1] = d
+      end
     end
   end
 end

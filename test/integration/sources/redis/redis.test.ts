@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
 import { compareRedisDbs, createRedisSource, digestOf, fingerprintDb } from '../../../../src/sources/redis/index.js';
+import { dumpRedisDb } from '../../../../src/sources/redis/dump.js';
+import { decodeRecords } from '../../../../src/sources/redis/format.js';
 import type { RedisSourceConfig } from '../../../../src/sources/redis/schema.js';
 import type { SourceInfo } from '../../../../src/sources/source.js';
 import { roundTrip } from '../../../helpers/source-roundtrip.js';
@@ -180,6 +182,27 @@ describe('redis source', () => {
     const source = createRedisSource('cache', cfg(asUser(11)));
     await source.restore(pipeParts(source.dump(signal())), { target: asUser(12), force: false, info, signal: signal() });
     expect(await compareRedisDbs(priv.client(11), priv.client(12), signal(), 3000)).toEqual([]);
+  });
+
+  it('reads values past the batch byte budget one at a time, and still gets every key', async () => {
+    const src = priv.client(10);
+    await src.flushdb();
+    for (let i = 0; i < 6; i++) await src.set(`big:${i}`, randomBytes(300_000), 'EX', 5000);
+    for (let i = 0; i < 50; i++) await src.set(`small:${i}`, `v${i}`);
+    const stats = { keys: 0 };
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of dumpRedisDb(src, signal(), stats, 500_000)) chunks.push(chunk);
+    // With a 0.5 MB budget no chunk holds more than two 300 KB values.
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(700_000);
+    const keys = new Set<string>();
+    for await (const batch of decodeRecords((async function* () { yield* chunks; })())) {
+      for (const r of batch) {
+        keys.add(r.key.toString());
+        if (r.key.toString().startsWith('big:')) expect(r.pttl).toBeGreaterThan(4_000_000);
+      }
+    }
+    expect(keys.size).toBe(56);
+    expect(stats.keys).toBe(56);
   });
 
   it('stops a dump when aborted', async () => {
