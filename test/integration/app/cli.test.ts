@@ -58,6 +58,15 @@ describe('reprise killswitch', () => {
   });
 });
 
+describe('package export', () => {
+  it('`reprise/app` resolves to the built library', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', "const m = await import('reprise/app'); console.log(Object.keys(m).sort().join(' '))"], { cwd: ROOT });
+    for (const name of ['createHealth', 'createKillswitch', 'expressMiddleware', 'fastifyReprise', 'gracefulShutdown', 'honoMiddleware', 'withReprise', 'openModeStore']) {
+      expect(stdout.split(' ').map((s) => s.trim())).toContain(name);
+    }
+  });
+});
+
 describe('reprise gate', () => {
   it('proxies to a Python upstream, applies the mode set by the CLI, stops cleanly on SIGTERM', async () => {
     await writeFile(path.join(dir, 'hello.txt'), 'hello from python\n');
