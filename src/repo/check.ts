@@ -81,7 +81,7 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
         .map((x) => x.p);
     }
     let done = 0;
-    await mapLimit(packs, 3, async (pack) => {
+    await mapLimit(packs, 2, async (pack) => {
       throwIfAborted(signal);
       let bytes: Uint8Array;
       try {

@@ -16,7 +16,7 @@ interface ReadGroup {
 /** A ranged read may cover several adjacent blobs, up to this many bytes. */
 const GROUP_MAX = 8 << 20;
 /** Raw bytes fetched and being opened ahead of the consumer. */
-const READ_AHEAD = 24 << 20;
+const READ_AHEAD = 16 << 20;
 /** Blobs smaller than this are opened on the main thread. */
 const INLINE_OPEN_BELOW = 64 << 10;
 

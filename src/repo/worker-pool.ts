@@ -20,7 +20,7 @@ const zstd = require(ZSTD_BINDING) as typeof import('zstd-napi/binding.js');
 type Task =
   | { op: 'seal'; buffer: ArrayBuffer; length: number }
   | { op: 'hash'; buffer: ArrayBuffer; length: number }
-  | { op: 'open'; blob: Uint8Array; id: string }
+  | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; packId: string };
 
 interface Pending {
@@ -44,7 +44,7 @@ parentPort.on('message', (msg) => {
       const id = codec.hash(new Uint8Array(msg.buffer, 0, msg.length));
       parentPort.postMessage({ seq: msg.seq, result: { id, buffer: msg.buffer, length: msg.length } }, [msg.buffer]);
     } else if (msg.op === 'open') {
-      const out = codec.openBlob(encKey, macKey, msg.blob, msg.id);
+      const out = codec.openBlob(encKey, macKey, new Uint8Array(msg.buffer, msg.offset, msg.length), msg.id);
       if (typeof out === 'string') parentPort.postMessage({ seq: msg.seq, result: out });
       else parentPort.postMessage({ seq: msg.seq, result: { buffer: out.buffer, offset: out.byteOffset, length: out.length } }, [out.buffer]);
     } else {
@@ -171,9 +171,18 @@ export class WorkerPool {
     return { id: r.id, bytes: new Uint8Array(r.buffer, 0, r.length) };
   }
 
-  /** Opens and verifies one blob in a worker: plaintext, or a reason string. */
+  /**
+   * Opens and verifies one blob in a worker: plaintext, or a reason string. The blob's buffer is
+   * transferred when the view starts at 0 and owns it (a copy is sent otherwise).
+   */
   async open(blob: Uint8Array, id: string): Promise<Uint8Array | string> {
-    const r = await this.run<string | { buffer: ArrayBuffer; offset: number; length: number }>({ op: 'open', blob, id }, [], this.size);
+    const buffer = transferable(blob);
+    const offset = buffer === blob.buffer ? blob.byteOffset : 0;
+    const r = await this.run<string | { buffer: ArrayBuffer; offset: number; length: number }>(
+      { op: 'open', buffer, offset, length: blob.length, id },
+      [buffer],
+      this.size,
+    );
     return typeof r === 'string' ? r : new Uint8Array(r.buffer, r.offset, r.length);
   }
 
