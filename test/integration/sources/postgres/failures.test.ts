@@ -212,31 +212,41 @@ describe('postgres source: failures are clear errors with hints, before any part
   });
 
   it('abort during pg_restore kills it and drops the half-restored database', async () => {
-    await sql(db, 'CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g');
-    const src = pgSource({ url: dbUrl(db) });
-    const info = await src.inspect(signal);
-    const parts: RestorePart[] = [];
-    for await (const part of src.dump(signal)) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of part.open?.() ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
-      const data = Buffer.concat(chunks);
-      parts.push({ name: part.name, type: 'file', content: () => [data] as unknown as AsyncIterable<Uint8Array> });
+    // A CHECK that sleeps per row makes pg_restore's COPY take seconds, whatever the machine's load.
+    const slow = randomName('reprise_pg_slow');
+    await createDb(slow);
+    try {
+      await sql(slow, `CREATE FUNCTION slow_ok(int) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+        CREATE TABLE t (id int CHECK (slow_ok(id)));
+        INSERT INTO t SELECT generate_series(1, 1000);
+        CREATE OR REPLACE FUNCTION slow_ok(int) RETURNS boolean LANGUAGE sql AS 'SELECT pg_sleep(0.01) IS NOT NULL';`);
+      const src = pgSource({ url: dbUrl(slow) });
+      const info = await src.inspect(signal);
+      const parts: RestorePart[] = [];
+      for await (const part of src.dump(signal)) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of part.open?.() ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
+        const data = Buffer.concat(chunks);
+        parts.push({ name: part.name, type: 'file', content: () => [data] as unknown as AsyncIterable<Uint8Array> });
+      }
+      async function* feed(): AsyncGenerator<RestorePart> {
+        yield* parts;
+      }
+      const target = randomName('reprise_pg_aborted');
+      const controller = new AbortController();
+      const restoring = src.restore(feed(), { target: dbUrl(target), force: false, info, signal: controller.signal }).catch((e: unknown) => e);
+      const copying = async (): Promise<number> =>
+        (await sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND application_name = 'pg_restore' AND query LIKE 'COPY%'", [`${target}_restoring_%`])).length;
+      for (let i = 0; i < 400 && (await copying()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await copying()).toBeGreaterThan(0);
+      controller.abort();
+      expect(isRepriseError(await restoring, 'REPRISE_ABORTED')).toBe(true);
+      const left = await sql('postgres', 'SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2', [target, `${target}_restoring_%`]);
+      expect(left).toEqual([]);
+      expect(await tmpLeftovers()).toEqual([]);
+    } finally {
+      await dropDb(slow);
     }
-    async function* feed(): AsyncGenerator<RestorePart> {
-      yield* parts;
-    }
-    const target = randomName('reprise_pg_aborted');
-    const controller = new AbortController();
-    const restoring = src.restore(feed(), { target: dbUrl(target), force: false, info, signal: controller.signal }).catch((e: unknown) => e);
-    const temp = async (): Promise<number> =>
-      (await sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND application_name = 'pg_restore'", [`${target}_restoring_%`])).length;
-    for (let i = 0; i < 200 && (await temp()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await temp()).toBeGreaterThan(0);
-    controller.abort();
-    expect(isRepriseError(await restoring, 'REPRISE_ABORTED')).toBe(true);
-    const left = await sql('postgres', 'SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2', [target, `${target}_restoring_%`]);
-    expect(left).toEqual([]);
-    expect(await tmpLeftovers()).toEqual([]);
   });
 
   it('a pg_restore older than the pg_dump that wrote the snapshot → REPRISE_TOOL_TOO_OLD before any part is read', async () => {
