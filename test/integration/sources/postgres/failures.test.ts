@@ -214,6 +214,7 @@ describe('postgres source: failures are clear errors with hints, before any part
   it('abort during pg_restore kills it and drops the half-restored database', async () => {
     // A CHECK that sleeps per row makes pg_restore's COPY take seconds, whatever the machine's load.
     const slow = randomName('reprise_pg_slow');
+    let target = '';
     await createDb(slow);
     try {
       await sql(slow, `CREATE FUNCTION slow_ok(int) RETURNS boolean LANGUAGE sql AS 'SELECT true';
@@ -232,7 +233,7 @@ describe('postgres source: failures are clear errors with hints, before any part
       async function* feed(): AsyncGenerator<RestorePart> {
         yield* parts;
       }
-      const target = randomName('reprise_pg_aborted');
+      target = randomName('reprise_pg_aborted');
       const controller = new AbortController();
       const restoring = src.restore(feed(), { target: dbUrl(target), force: false, info, signal: controller.signal }).catch((e: unknown) => e);
       const copying = async (): Promise<number> =>
@@ -246,6 +247,7 @@ describe('postgres source: failures are clear errors with hints, before any part
       expect(await tmpLeftovers()).toEqual([]);
     } finally {
       await dropDb(slow);
+      if (target !== '') await dropDb(target);
     }
   });
 
