@@ -26,15 +26,15 @@ async function configuredDatabases(config: PostgresSourceConfig, signal: AbortSi
 /**
  * The `type: postgres` source: pg_dump directory format, one part per dump file, restore with
  * pg_restore. Throws REPRISE_CONFIG_INVALID at once when the url is not a postgres URL.
- * `options.skipMissingDatabases` is what forTarget() uses (see PlanOptions).
+ * `planOptions.skipMissingDatabases` is what forTarget() uses (see PlanOptions).
  */
-export function createPostgresSource(name: string, config: PostgresSourceConfig, options: PlanOptions = {}): Source {
+export function createPostgresSource(name: string, config: PostgresSourceConfig, planOptions: PlanOptions = {}): Source {
   parsePgUrl(config.url, config.password);
   return {
     kind: 'postgres',
     name,
-    inspect: (signal: AbortSignal): Promise<SourceInfo> => inspectPostgres(config, signal, options),
-    dump: (signal: AbortSignal): AsyncIterable<DumpPart> => dumpPostgres(config, signal, options),
+    inspect: (signal: AbortSignal): Promise<SourceInfo> => inspectPostgres(config, signal, planOptions),
+    dump: (signal: AbortSignal): AsyncIterable<DumpPart> => dumpPostgres(config, signal, planOptions),
     probeTarget: async (target: string, signal: AbortSignal): Promise<TargetState> =>
       probePostgresTarget(targetConn(target, config), await configuredDatabases(config, signal), signal),
     restore: (parts: AsyncIterable<RestorePart>, options: RestoreOptions): Promise<RestoreResult> => restorePostgres(config, parts, options),
@@ -47,6 +47,8 @@ export function createPostgresSource(name: string, config: PostgresSourceConfig,
       const sourceDb = parsePgUrl(config.url).database;
       // A one-database restore into a URL without database writes the source's database name: snapshot that one.
       if (config.databases === undefined && conn.database === undefined && sourceDb !== undefined) conn = withDatabase(conn, sourceDb);
+      // Several databases: connect where the restore does (targetMaintenance), not to one that may not exist yet.
+      if (config.databases !== undefined && conn.database === undefined) conn = withDatabase(conn, 'postgres');
       const { include_tables: _include, exclude_tables: _exclude, ...rest } = config;
       // The safety snapshot must hold everything a forced restore may overwrite (no table filters),
       // and only that: databases the restore will create do not exist yet.
