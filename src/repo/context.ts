@@ -19,6 +19,8 @@ export interface RepoContext {
   readonly chunker: ChunkerParams;
   readonly hostname: string;
   readonly now: () => number;
+  /** Write an index file after this many uploaded packs during a backup. */
+  readonly indexFlushPacks: number;
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   CONFIG_MAGIC,
   DEFAULT_CHUNKER,
   FORMAT_VERSION,
+  INDEX_FLUSH_PACKS,
   KEY_CONFIG,
   PREFIX_DATA,
   PREFIX_INDEX,
@@ -65,6 +66,8 @@ export interface RepositoryTuning {
   clock?: () => number;
   /** Worker threads for compression, encryption and verification (default: cores, at most 4). */
   workers?: number;
+  /** Index file written every this many packs during a backup (default 8): less to redo after a crash. */
+  indexFlushPacks?: number;
 }
 
 function encodeConfig(encKey: Uint8Array, config: ConfigFile): Buffer {
@@ -113,6 +116,7 @@ export class Repository implements RepositoryHandle {
       chunker: config.chunker,
       hostname,
       now: tuning.clock ?? Date.now,
+      indexFlushPacks: tuning.indexFlushPacks ?? INDEX_FLUSH_PACKS,
     };
   }
 

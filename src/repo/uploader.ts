@@ -1,7 +1,7 @@
 import { RepriseError } from '../core/errors.js';
 import { chunkId } from './crypto.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
-import { INDEX_FLUSH_PACKS, PACK_TARGET_SIZE, packKey } from './format.js';
+import { PACK_TARGET_SIZE, packKey } from './format.js';
 
 /** Pack buffers hold a full pack plus room for its header. */
 const PACK_CAPACITY = PACK_TARGET_SIZE + (1 << 20);
@@ -172,7 +172,7 @@ export class ChunkUploader {
     })();
     this.uploads.add(upload);
     void upload.finally(() => this.uploads.delete(upload));
-    if (this.unindexed.length >= INDEX_FLUSH_PACKS) await this.writeIndex();
+    if (this.unindexed.length >= this.ctx.indexFlushPacks) await this.writeIndex();
   }
 
   /** Writes an index file for the packs uploaded so far and tells the shared index. */

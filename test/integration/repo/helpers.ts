@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import type { Backend } from '../../../src/storage/backend.js';
 import type { PartEntry, SnapshotSummary } from '../../../src/repo/api.js';
 import { Repository, type RepositoryTuning } from '../../../src/repo/repository.js';
@@ -59,4 +59,12 @@ export async function partHash(repo: Repository, part: PartEntry): Promise<strin
 /** Test support: a small-chunk repository (so small test data spans many chunks and packs stay small). */
 export function initSmall(backend: Backend, password = 'pw', tuning: RepositoryTuning & { hostname?: string } = {}): Promise<Repository> {
   return Repository.init({ backend, password, chunker: { avgSize: 1 << 14 }, workers: 1, ...tuning });
+}
+
+/** Test support: block `i` (1 MiB) of a deterministic pseudo-random stream (AES-CTR keystream of `seed`). */
+export function pseudoRandomBlock(seed: string, i: number): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(i, 0);
+  return createCipheriv('aes-256-ctr', key, iv).update(Buffer.alloc(1 << 20));
 }
