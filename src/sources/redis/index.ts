@@ -1,8 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RepriseError } from '../../core/errors.js';
 import type { DumpPart, RestoreOptions, RestorePart, RestoreResult, Source, SourceInfo, TargetState, VerifyResult } from '../source.js';
 import { classifyRedisError, openRedis, withRedis } from './connect.js';
 import { debugDigest, digestOf, fingerprintDb } from './digest.js';
 import { dumpRedisDb } from './dump.js';
+import { requireTool } from '../process.js';
+import { recordsFromRdb } from './rdb-convert.js';
+import { fetchRdb } from './replication.js';
 import { loadRedisDb } from './restore.js';
 import type { RedisSourceConfig } from './schema.js';
 import { describeRedis, parseRedisUrl, type RedisConn } from './url.js';
@@ -29,14 +35,37 @@ function targetConn(source: RedisConn, target: string): RedisConn {
   return { ...t, password: t.password ?? (sameServer ? source.password : undefined) };
 }
 
+/** Embedding and test knobs that are not configuration. */
+export interface RedisSourceEnv {
+  /** Where to look for redis-server (`method: rdb`); defaults to $PATH. */
+  searchPath?: string;
+}
+
+/** Method `rdb`: a point-in-time RDB over replication, converted to records by a private server. */
+async function* rdbRecords(conn: RedisConn, signal: AbortSignal, env: RedisSourceEnv): AsyncGenerator<Uint8Array> {
+  // Before making the server fork: the conversion needs a local redis-server.
+  requireTool(['redis-server'], 'redis-server', env.searchPath);
+  // A private folder (0700): the RDB holds every database of the instance.
+  const dir = await mkdtemp(join(tmpdir(), 'reprise-redis-'));
+  try {
+    const rdb = join(dir, 'dump.rdb');
+    await fetchRdb(conn, rdb, signal);
+    yield* recordsFromRdb(rdb, conn.db, signal, env.searchPath);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
- * The Redis source (`type: redis`): one database of a server, dumped key by key as DUMP payloads
- * with their TTLs (see docs/sources/redis.md for why not an RDB). Throws REPRISE_CONFIG_INVALID
- * for a bad url; other errors come from its methods. Idempotent (connects to nothing).
+ * The Redis source (`type: redis`): one database of a server as DUMP payloads with their TTLs,
+ * read by SCAN from the live server (`method: scan`, default) or from a point-in-time RDB
+ * (`method: rdb`); see docs/sources/redis.md. Throws REPRISE_CONFIG_INVALID for a bad url;
+ * other errors come from its methods. Idempotent (connects to nothing).
  */
-export function createRedisSource(name: string, config: RedisSourceConfig): Source {
+export function createRedisSource(name: string, config: RedisSourceConfig, env: RedisSourceEnv = {}): Source {
   const conn = parseRedisUrl(config.url, config.password);
   const partName = `db${conn.db}.rdr`;
+  const method = config.method ?? 'scan';
   return {
     kind: 'redis',
     name,
@@ -51,17 +80,21 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
           versions: { server: infoField(server, 'redis_version') ?? 'unknown' },
           // Memory of the whole instance: Redis does not tell per database.
           sizeBytes: Number(infoField(memory, 'used_memory') ?? 0),
-          facts: { db: conn.db, keys, format: 'reprise-redis-records/1', mode: infoField(server, 'redis_mode') ?? 'standalone' },
+          facts: { db: conn.db, keys, method, format: 'reprise-redis-records/1', mode: infoField(server, 'redis_mode') ?? 'standalone' },
         };
       });
     },
     async *dump(signal: AbortSignal): AsyncIterable<DumpPart> {
       // Check the connection before yielding, so auth/db errors surface with their own code.
       await withRedis(conn, 'source', signal, async (r) => refuseCluster(await r.info('server'), conn));
+      if (method === 'rdb') {
+        yield { name: partName, type: 'file', extra: { db: conn.db, method, format: 'reprise-redis-records/1' }, open: () => rdbRecords(conn, signal, env) };
+        return;
+      }
       yield {
         name: partName,
         type: 'file',
-        extra: { db: conn.db, format: 'reprise-redis-records/1' },
+        extra: { db: conn.db, method, format: 'reprise-redis-records/1' },
         open: () =>
           (async function* () {
             const client = await openRedis(conn, 'source', signal);
@@ -139,7 +172,7 @@ export function createRedisSource(name: string, config: RedisSourceConfig): Sour
     },
     forTarget(target: string): Source {
       const t = targetConn(conn, target);
-      return createRedisSource(name, { ...config, url: target, ...(t.password === undefined ? {} : { password: t.password }) });
+      return createRedisSource(name, { ...config, url: target, ...(t.password === undefined ? {} : { password: t.password }) }, env);
     },
   };
 }

@@ -70,6 +70,21 @@ try {
   console.log(`records restore (pipelined RESTORE): ${restoreSeconds.toFixed(2)} s, ${Math.round(keys / restoreSeconds)} keys/s, target keys ${await target.dbsize()}`);
   target.disconnect();
 
+  const rdbSource = createRedisSource('m', { type: 'redis', url: `redis://127.0.0.1:${port}/0`, method: 'rdb' } as RedisSourceConfig);
+  for (const delay of ['0', '5']) {
+    await admin.config('SET', 'repl-diskless-sync-delay', delay);
+    t0 = performance.now();
+    let rdbBytes = 0;
+    const rdbHash = createHash('sha256');
+    for await (const part of rdbSource.dump(signal)) {
+      for await (const chunk of part.open?.() as AsyncIterable<Uint8Array>) {
+        rdbBytes += chunk.length;
+        rdbHash.update(chunk);
+      }
+    }
+    console.log(`method rdb (fetch + convert through a private redis-server, delay ${delay}s): ${((performance.now() - t0) / 1000).toFixed(2)} s, ${mib(rdbBytes)} MiB`);
+  }
+
   if (process.env.MEASURE_VERIFY === '1') {
     t0 = performance.now();
     const v = await source.verify(`redis://127.0.0.1:${port}/1`, signal);

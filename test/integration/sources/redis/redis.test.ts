@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRepriseError, type ErrorCode } from '../../../../src/core/errors.js';
@@ -203,6 +206,69 @@ describe('redis source', () => {
     }
     expect(keys.size).toBe(56);
     expect(stats.keys).toBe(56);
+  });
+
+  it('method rdb: a point-in-time copy while transfers run, restored like a scan dump', async () => {
+    const src = priv.client(3);
+    await src.flushdb();
+    const ACCOUNTS = 200;
+    const p = src.pipeline();
+    for (let i = 0; i < ACCOUNTS; i++) p.set(`acct:${i}`, 1000);
+    for (let i = 0; i < 20_000; i++) p.set(`filler:${i}`, `x${i}`);
+    p.set('ttl:key', 'v', 'EX', 7200);
+    await p.exec();
+    const writer = priv.client(3);
+    let stop = false;
+    let transfers = 0;
+    // Moves money between accounts in MULTI: any single instant has a total of exactly 200000.
+    const writing = (async () => {
+      while (!stop) {
+        const a = Math.floor(Math.random() * ACCOUNTS);
+        const b = (a + 1 + Math.floor(Math.random() * (ACCOUNTS - 1))) % ACCOUNTS;
+        await writer.multi().decrby(`acct:${a}`, 7).incrby(`acct:${b}`, 7).exec();
+        transfers += 1;
+      }
+    })();
+    const total = async (db: number): Promise<number> => {
+      const r = priv.client(db);
+      const values = await r.mget(Array.from({ length: ACCOUNTS }, (_, i) => `acct:${i}`));
+      return values.reduce((sum, v) => sum + Number(v), 0);
+    };
+    try {
+      const rdbSource = createRedisSource('cache', cfg(priv.url(3), { method: 'rdb' }));
+      expect((await rdbSource.inspect(signal())).facts.method).toBe('rdb');
+      await rdbSource.restore(pipeParts(rdbSource.dump(signal())), { target: priv.url(5), force: true, info, signal: signal() });
+      const scanSource = createRedisSource('cache', cfg(priv.url(3)));
+      await scanSource.restore(pipeParts(scanSource.dump(signal())), { target: priv.url(6), force: true, info, signal: signal() });
+    } finally {
+      stop = true;
+      await writing;
+    }
+    expect(transfers).toBeGreaterThan(10);
+    expect(await total(5)).toBe(ACCOUNTS * 1000);
+    console.log(`redis rdb vs scan under ${transfers} transfers: rdb total ${await total(5)}, scan total ${await total(6)} (expected ${ACCOUNTS * 1000})`);
+    const restored = priv.client(5);
+    expect(await restored.dbsize()).toBe(ACCOUNTS + 20_001);
+    expect(await restored.ttl('ttl:key')).toBeGreaterThan(7100);
+    expect(await restored.get('filler:12345')).toBe('x12345');
+    // Nothing left behind: the private server and its RDB are gone.
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('reprise-redis-'))).toEqual([]);
+  });
+
+  it('method rdb: SYNC refused and redis-server missing give their codes', async () => {
+    const admin = priv.client(0);
+    await admin.call('ACL', 'SETUSER', 'nosync', 'on', '>pw', '~*', '+@all', '-sync', '-psync');
+    const refused = createRedisSource('cache', cfg(`redis://nosync:pw@127.0.0.1:${priv.port}/3`, { method: 'rdb' }));
+    await expectCode(collectDump(refused.dump(signal())), 'REPRISE_UNSUPPORTED');
+    const wrong = createRedisSource('cache', cfg(`redis://nosync:bad@127.0.0.1:${priv.port}/3`, { method: 'rdb' }));
+    await expectCode(collectDump(wrong.dump(signal())), 'REPRISE_SOURCE_AUTH');
+    const empty = mkdtempSync(join(tmpdir(), 'rp-nopath-'));
+    try {
+      const noServer = createRedisSource('cache', cfg(priv.url(3), { method: 'rdb' }), { searchPath: empty });
+      await expectCode(collectDump(noServer.dump(signal())), 'REPRISE_TOOL_MISSING');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('stops a dump when aborted', async () => {
