@@ -111,8 +111,15 @@ if (hasCli) {
 
 // --- Append 1% rows, second backup.
 const appended = Math.round(orders / 100);
-psql(DB, `INSERT INTO orders SELECT ${orders} + g, 1 + (g % ${customers}), now(), 'new', 9.99,
-            jsonb_build_array(jsonb_build_object('sku', 'SKU-NEW-' || g, 'qty', 1, 'price', 9.99)) FROM generate_series(1, ${appended}) g`);
+// New orders drawn like the existing ones (same size distribution), as a live shop would add them.
+psql(DB, `SELECT setseed(0.77); INSERT INTO orders
+    SELECT ${orders} + g, 1 + floor(random() * ${customers})::bigint, now() - random() * interval '1 day',
+           (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int], round((random() * 500)::numeric, 2),
+           jsonb_build_array(
+             jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2)),
+             jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2),
+                                'note', substr(md5(random()::text), 1, 1 + floor(random() * 30)::int)))
+      FROM generate_series(1, ${appended}) g`);
 // PostgreSQL puts new rows into free space anywhere in the table (the free space map, filled by
 // VACUUM): "appended" rows do not all land at the end of the table's dump file.
 const pages = psql(DB, `SELECT count(DISTINCT (ctid::text::point)[0]) || ' pages of ' || pg_relation_size('orders') / 8192 FROM orders WHERE id > ${orders}`);
