@@ -255,6 +255,18 @@ describe('redis source', () => {
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('reprise-redis-'))).toEqual([]);
   });
 
+  it('method rdb: also reads the sized (disk-based) transfer of a server with diskless sync off', async () => {
+    const disk = await startPrivateRedis(['--repl-diskless-sync', 'no']);
+    try {
+      await fill(disk.client(2));
+      const source = createRedisSource('cache', cfg(disk.url(2), { method: 'rdb' }));
+      await source.restore(pipeParts(source.dump(signal())), { target: disk.url(4), force: false, info, signal: signal() });
+      expect(await compareRedisDbs(disk.client(2), disk.client(4), signal(), 5000)).toEqual([]);
+    } finally {
+      await disk.stop();
+    }
+  });
+
   it('method rdb: SYNC refused and redis-server missing give their codes', async () => {
     const admin = priv.client(0);
     await admin.call('ACL', 'SETUSER', 'nosync', 'on', '>pw', '~*', '+@all', '-sync', '-psync');
