@@ -44,7 +44,7 @@ export async function resolveDatabases(c: Connection, conn: MysqlConn, config: P
   return chosen;
 }
 
-/** Counts what a restore would overwrite in `database`; -1 tables when it does not exist. Idempotent. */
+/** Counts the tables, views, routines and events a restore would overwrite in `database`. Throws mysql2 errors. Idempotent. */
 export async function countObjects(c: Connection, database: string): Promise<{ exists: boolean; objects: number }> {
   const [schemas] = await c.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
   if (schemas.length === 0) return { exists: false, objects: 0 };
