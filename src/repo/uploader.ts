@@ -14,6 +14,8 @@ const INLINE_BELOW = 64 << 10;
 const MAX_SEALING = 6;
 /** Packs being uploaded at once. */
 const MAX_UPLOADS = 2;
+/** Chunks queued per worker above which the main thread seals inline. */
+const WORKER_BACKLOG = 5;
 /** Above this share of recent duplicates, ids are computed before sealing, so duplicates cost no compression. */
 const DEDUP_FIRST_ABOVE = 0.5;
 
@@ -92,7 +94,11 @@ export class ChunkUploader {
       return { id: Promise.resolve(id) };
     }
     const rawLength = data.length; // read before the buffer is transferred away
-    const sealed = this.ctx.pool.seal(data);
+    // When the workers are behind, the main thread seals this one itself instead of waiting idle.
+    const sealed =
+      this.ctx.pool.sealBacklog >= WORKER_BACKLOG
+        ? Promise.resolve(this.ctx.pool.codec.sealChunk(this.ctx.keys.encKey, this.ctx.keys.macKey, data, new Uint8Array(data.buffer)))
+        : this.ctx.pool.seal(data);
     sealed.catch(() => undefined);
     this.sealing.push({ type, rawLength, reserved: false, sealed });
     await this.drain(MAX_SEALING);

@@ -106,6 +106,13 @@ export class WorkerPool {
     return Math.max(1, this.size - 1);
   }
 
+  /** Tasks queued or running on the workers used while writing, per worker. */
+  get sealBacklog(): number {
+    let total = 0;
+    for (let i = 0; i < Math.min(this.sealLanes, this.load.length); i++) total += this.load[i] ?? 0;
+    return total / this.sealLanes;
+  }
+
   /** Tasks queued or running in workers. */
   get inFlight(): number {
     return this.pending.size;
