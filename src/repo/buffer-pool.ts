@@ -9,7 +9,7 @@ export class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   private spareBytes = 0;
 
-  constructor(private readonly budget = 40 << 20) {}
+  constructor(private readonly budget = 24 << 20) {}
 
   private static classOf(size: number): number {
     return 2 ** Math.max(16, Math.ceil(Math.log2(Math.max(1, size))));

@@ -11,11 +11,11 @@ import { PackWriter } from './pack.js';
 /** Chunks smaller than this are handled on the main thread: a worker round trip costs more. */
 const INLINE_BELOW = 64 << 10;
 /** Chunks handed to workers and not yet packed; bounds memory and keeps the workers busy. */
-const MAX_SEALING = 6;
+const MAX_SEALING = 5;
 /** Packs being uploaded at once. */
 const MAX_UPLOADS = 2;
 /** Chunks queued per worker above which the main thread seals inline. */
-const WORKER_BACKLOG = 5;
+const WORKER_BACKLOG = 4;
 /** Above this share of recent duplicates, ids are computed before sealing, so duplicates cost no compression. */
 const DEDUP_FIRST_ABOVE = 0.5;
 
