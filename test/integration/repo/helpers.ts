@@ -27,7 +27,9 @@ export function textLike(bytes: number, seed = 1): Buffer {
   let length = 0;
   while (length < bytes) {
     state = (state * 1103515245 + 12345) >>> 0;
-    const word = `${words[state % words.length]}${state % 7 === 0 ? '\n' : ' '}${state % 97}`;
+    // High bits: the low bits of an LCG repeat with short periods (the text would dedup against itself).
+    const r = state >>> 8;
+    const word = `${words[r % words.length]}${r % 7 === 0 ? '\n' : ' '}${(r >>> 8) % 9973}`;
     parts.push(word);
     length += word.length;
   }
