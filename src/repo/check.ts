@@ -6,6 +6,9 @@ import { readAll } from './reader.js';
 import { listSnapshotIds, readSnapshotFile } from './snapshot-store.js';
 import { decodeTree } from './tree.js';
 
+/** Packs downloaded and verified at once: one per worker plus one being read (measured best here). */
+const CHECK_PACKS_IN_FLIGHT = 3;
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -81,7 +84,7 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
         .map((x) => x.p);
     }
     let done = 0;
-    await mapLimit(packs, 2, async (pack) => {
+    await mapLimit(packs, CHECK_PACKS_IN_FLIGHT, async (pack) => {
       throwIfAborted(signal);
       let bytes: Uint8Array;
       try {
