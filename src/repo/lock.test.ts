@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isRepriseError } from '../core/errors.js';
 import { MemoryBackend } from '../storage/memory/index.js';
 import { Repository } from './repository.js';
@@ -58,7 +58,11 @@ describe('locks', () => {
     expect(await other.removeStaleLocks()).toBe(0);
     // The holder refreshes while its clock moves: never stale.
     now += 900;
-    await new Promise((r) => setTimeout(r, 60));
+    let lockKey: string | undefined;
+    for await (const info of backend.list('locks/')) lockKey = info.key;
+    const before = Buffer.from(backend.raw(lockKey!)!);
+    // A refresh rewrites the lock (new nonce, new bytes).
+    await vi.waitFor(() => expect(Buffer.from(backend.raw(lockKey!)!).equals(before)).toBe(false), { timeout: 5000, interval: 10 });
     now += 900;
     expect(await other.removeStaleLocks()).toBe(0);
     const live = await lockError(other.lock('exclusive'));
@@ -80,8 +84,7 @@ describe('locks', () => {
 
     // Removing a live holder's lock (as `unlock` of a wrongly-stale lock would) makes it stop.
     for await (const info of backend.list('locks/')) await backend.delete(info.key);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(held2.signal.aborted).toBe(true);
+    await vi.waitFor(() => expect(held2.signal.aborted).toBe(true), { timeout: 5000, interval: 10 });
     expect(isRepriseError(held2.signal.reason, 'REPRISE_LOCK_LOST')).toBe(true);
   });
 });
