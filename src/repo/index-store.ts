@@ -65,18 +65,37 @@ export class IndexStore {
   /** Loads every index file. Throws REPRISE_INTEGRITY for a damaged one, REPRISE_STORAGE*. */
   async load(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<void> {
     const keys = [...(await listAll(backend, PREFIX_INDEX, signal)).keys()];
-    const files = await mapLimit(keys, 8, async (key) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = await backend.get(key, undefined, signal);
-      } catch (err) {
-        throw storageFailure(err, `read ${key}`);
-      }
-      return { key, file: unsealJson<IndexFile>(encKey, bytes, key) };
-    });
+    const files = await readIndexFiles(backend, encKey, keys, signal);
     this.clear();
     for (const { key, file } of files) this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
   }
+
+  /**
+   * Catches up with index files written by other processes since the load (a long-lived
+   * process reading a snapshot another one wrote); reloads everything when some were removed
+   * (prune). Same errors as load; idempotent.
+   */
+  async refresh(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const keys = [...(await listAll(backend, PREFIX_INDEX, signal)).keys()];
+    const present = new Set(keys.map((k) => k.slice(PREFIX_INDEX.length)));
+    if ([...this.files.keys()].some((id) => !present.has(id))) return this.load(backend, encKey, signal);
+    const fresh = keys.filter((k) => !this.files.has(k.slice(PREFIX_INDEX.length)));
+    for (const { key, file } of await readIndexFiles(backend, encKey, fresh, signal)) {
+      this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
+    }
+  }
+}
+
+async function readIndexFiles(backend: Backend, encKey: Uint8Array, keys: string[], signal?: AbortSignal): Promise<{ key: string; file: IndexFile }[]> {
+  return mapLimit(keys, 8, async (key) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await backend.get(key, undefined, signal);
+    } catch (err) {
+      throw storageFailure(err, `read ${key}`);
+    }
+    return { key, file: unsealJson<IndexFile>(encKey, bytes, key) };
+  });
 }
 
 function decodePacks(file: IndexFile, what: string): PackRecord[] {

@@ -186,6 +186,15 @@ describe('Repository', () => {
     await expectCode(viaSecond.removeKey('ffff'), 'REPRISE_KEY_NOT_FOUND');
   });
 
+  it('reads a snapshot another opener wrote after this one opened (index refresh)', async () => {
+    const backend = new MemoryBackend();
+    const reader = track(await initSmall(backend));
+    const writerSide = track(await Repository.open({ backend, password: 'pw' }));
+    const data = randomBytes(200_000);
+    const snap = await backup(writerSide, [{ name: 'late', data }]);
+    expect((await restoreHashes(reader, snap.id)).late).toBe(sha(data));
+  });
+
   it('snapshots: list, load by prefix, forget', async () => {
     const backend = new MemoryBackend();
     const repo = track(await initSmall(backend));

@@ -224,6 +224,8 @@ export class Repository implements RepositoryHandle {
   async loadSnapshot(idOrPrefix: string, signal?: AbortSignal): Promise<Snapshot> {
     const id = await this.resolveId(idOrPrefix, signal);
     const { summary, file } = await readSnapshotFile(this.backend, this.ctx.keys.encKey, id, signal);
+    // The snapshot may come from another process since this one opened the repository.
+    await this.ctx.index.refresh(this.backend, this.ctx.keys.encKey, signal);
     const ctx = this.ctx;
     return {
       ...summary,
