@@ -55,6 +55,21 @@ describe('prune', () => {
     const again = await reopened.prune();
     expect(again.packsDeleted + again.packsRepacked).toBe(0);
   });
+
+  it('a writer opened before a prune does not dedup against the chunks that prune removed', async () => {
+    const backend = new MemoryBackend();
+    const daemon = await initSmall(backend);
+    const pruner = await Repository.open({ backend, password: 'pw' });
+    open.push(daemon, pruner);
+    const data = randomBytes(300_000);
+    const old = await backup(pruner, [{ name: 'f', data }]);
+    await daemon.context.index.load(backend, daemon.context.keys.encKey); // the daemon knows those chunks
+    await pruner.forgetSnapshots([old.id]);
+    await pruner.prune();
+    const again = await backup(daemon, [{ name: 'f', data }]);
+    expect(await restoreHashes(pruner, again.id)).toEqual({ f: sha(data) });
+    expect((await pruner.check({ readData: true })).ok).toBe(true);
+  });
 });
 
 describe('copy', () => {

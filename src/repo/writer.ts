@@ -79,6 +79,7 @@ export class Writer implements SnapshotWriter {
   private readonly onProgress: ((stats: WriterStats) => void) | undefined;
   private lastProgress = 0;
   private done = false;
+  private fresh: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: RepoContext,
@@ -123,8 +124,19 @@ export class Writer implements SnapshotWriter {
     throwIfAborted(this.signal);
   }
 
+  /**
+   * Refreshes the index once, under the caller's shared lock: an index loaded before the lock
+   * may still list packs a prune has since deleted, and deduplicating against those would
+   * write a snapshot whose data is gone.
+   */
+  private ensureFreshIndex(): Promise<void> {
+    this.fresh ??= this.ctx.index.refresh(this.ctx.backend, this.ctx.keys.encKey, this.signal);
+    return this.fresh;
+  }
+
   async addPart(meta: PartMeta, content?: ByteStream): Promise<PartEntry> {
     this.assertOpen();
+    await this.ensureFreshIndex();
     const chunks: string[] = [];
     let size = 0;
     let sha256 = EMPTY_SHA256;
@@ -160,6 +172,7 @@ export class Writer implements SnapshotWriter {
   async commit(header: SnapshotHeader): Promise<SnapshotSummary> {
     this.assertOpen();
     try {
+      await this.ensureFreshIndex();
       const treeBytes = encodeTree(this.parts);
       const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
       const treeResult = await chunkStream(this.ctx.buffers, this.chunker, [treeBytes], this.signal, async (data) => {
