@@ -19,6 +19,9 @@ import { chunkStream } from './writer.js';
  */
 export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: readonly string[], signal?: AbortSignal): Promise<CopyReport> {
   const report: CopyReport = { snapshotsCopied: 0, snapshotsSkipped: 0, chunksUploaded: 0, bytesUploaded: 0 };
+  // Both may have changed since they were opened (new snapshots in the source, a prune in the destination).
+  await src.index.refresh(src.backend, src.keys.encKey, signal);
+  await dst.index.refresh(dst.backend, dst.keys.encKey, signal);
   const present = new Set(await listSnapshotIds(dst.backend, signal));
   const mapped = new Map<string, string>();
   const controller = new AbortController();
