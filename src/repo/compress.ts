@@ -42,6 +42,8 @@ export interface BlobCodec {
   sealChunk(encKey: Uint8Array, macKey: Uint8Array, data: Uint8Array, target?: Uint8Array): { id: string; blob: Uint8Array };
   /** SHA-256 hex of bytes (pack ids). */
   hash(data: Uint8Array): string;
+  /** Chunk id: HMAC-SHA-256 hex under the MAC key. */
+  mac(macKey: Uint8Array, data: Uint8Array): string;
   /** Opens a blob and checks its id; returns the plaintext, or a reason string on any failure. */
   openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string): Uint8Array | string;
   /** Builds the sealed header and trailer that end a pack. */
@@ -185,6 +187,9 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     },
     hash(data) {
       return crypto.createHash('sha256').update(data).digest('hex');
+    },
+    mac(macKey, data) {
+      return crypto.createHmac('sha256', macKey).update(data).digest('hex');
     },
     openBlob,
     packTrailer(encKey, entries) {

@@ -72,6 +72,17 @@ describe('Repository', () => {
     const stats = await repo.stats();
     expect(stats.rawBytes).toBe(6_000_000);
     expect(stats.uniqueBytes).toBeGreaterThan(3_000_000);
+
+    // Mostly duplicates: ids are computed first (dedup-first mode), new chunks sealed when packed.
+    const more = [...files, { name: 'new.bin', data: randomBytes(2_000_000) }];
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    for (const f of more) await writer.addPart({ name: f.name, type: 'file' }, pieces(f.data));
+    const second = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info: { kind: 'files', location: 't', versions: {}, facts: {} } });
+    expect(writer.stats.chunksDeduped).toBeGreaterThan(10);
+    expect(writer.stats.chunksNew).toBeGreaterThan(3);
+    const again = await restoreHashes(repo, second.id);
+    for (const f of more) expect(again[f.name]).toBe(sha(f.data));
+    expect((await repo.check({ readData: true })).errors).toEqual([]);
   });
 
   it('deduplicates: a second identical backup adds only its snapshot and index', async () => {

@@ -24,7 +24,8 @@ interface Sealing {
   rawLength: number;
   /** Already counted and reserved in pendingIds (id known at submit time). */
   reserved: boolean;
-  sealed: Promise<{ id: string; blob: Uint8Array | undefined }>;
+  /** A sealed blob, or (in dedup-first mode) only the id and the chunk back, to seal if new. */
+  sealed: Promise<{ id: string; blob: Uint8Array } | { id: string; data: Uint8Array }>;
 }
 
 /** Byte counters of an uploader. */
@@ -88,17 +89,23 @@ export class ChunkUploader {
    */
   async submit(data: Uint8Array, type: number): Promise<{ id: Promise<string> }> {
     this.check();
-    if (data.length < INLINE_BELOW || this.dupShare > DEDUP_FIRST_ABOVE) {
+    if (data.length < INLINE_BELOW) {
       const id = chunkId(this.ctx.keys.macKey, data);
       await this.storeWithId(id, data, type);
       return { id: Promise.resolve(id) };
     }
     const rawLength = data.length; // read before the buffer is transferred away
-    // When the workers are behind, the main thread seals this one itself instead of waiting idle.
-    const sealed =
-      this.ctx.pool.sealBacklog >= WORKER_BACKLOG
+    const backlogged = this.ctx.pool.sealBacklog >= WORKER_BACKLOG;
+    let sealed: Sealing['sealed'];
+    if (this.dupShare > DEDUP_FIRST_ABOVE) {
+      // Mostly duplicates: only the id is computed (in a worker); new chunks are sealed when packed.
+      sealed = backlogged ? Promise.resolve({ id: chunkId(this.ctx.keys.macKey, data), data }) : this.ctx.pool.mac(data);
+    } else {
+      // When the workers are behind, the main thread seals this one itself instead of waiting idle.
+      sealed = backlogged
         ? Promise.resolve(this.ctx.pool.codec.sealChunk(this.ctx.keys.encKey, this.ctx.keys.macKey, data, new Uint8Array(data.buffer)))
         : this.ctx.pool.seal(data);
+    }
     sealed.catch(() => undefined);
     this.sealing.push({ type, rawLength, reserved: false, sealed });
     await this.drain(MAX_SEALING);
@@ -124,7 +131,7 @@ export class ChunkUploader {
     this.noteDuplicate(false);
     const sealed =
       data.length < INLINE_BELOW
-        ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) as Uint8Array | undefined })
+        ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) })
         : this.ctx.pool.seal(data);
     sealed.catch(() => undefined);
     this.sealing.push({ type, rawLength: data.length, reserved: true, sealed });
@@ -140,17 +147,18 @@ export class ChunkUploader {
     while (this.sealing.length > limit) {
       this.check();
       const next = this.sealing.shift() as Sealing;
-      const { id, blob } = await next.sealed;
-      const sealed = blob as Uint8Array;
+      const result = await next.sealed;
+      const id = result.id;
       if (!next.reserved) {
         const dup = this.known(id);
         this.noteDuplicate(dup);
         if (dup) {
-          this.ctx.buffers.give(sealed.buffer);
+          this.ctx.buffers.give('blob' in result ? result.blob.buffer : result.data.buffer);
           continue;
         }
         this.pendingIds.add(id);
       }
+      const sealed = 'blob' in result ? result.blob : this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, result.data, new Uint8Array(result.data.buffer));
       if (!this.pack.fits(sealed.length) && this.pack.count > 0) await this.closePack();
       this.pack.add(id, next.type, sealed, next.rawLength);
       this.ctx.buffers.give(sealed.buffer);

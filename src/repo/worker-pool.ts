@@ -20,6 +20,7 @@ const zstd = require(ZSTD_BINDING) as typeof import('zstd-napi/binding.js');
 type Task =
   | { op: 'seal'; buffer: ArrayBuffer; length: number }
   | { op: 'hash'; buffer: ArrayBuffer; length: number }
+  | { op: 'mac'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; packId: string };
 
@@ -49,8 +50,9 @@ parentPort.on('message', (msg) => {
       const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
       parentPort.postMessage({ seq: msg.seq, result: { id, buffer: blob.buffer, length: blob.length } }, [blob.buffer]);
       collectSoon(msg.length);
-    } else if (msg.op === 'hash') {
-      const id = codec.hash(new Uint8Array(msg.buffer, 0, msg.length));
+    } else if (msg.op === 'hash' || msg.op === 'mac') {
+      const view = new Uint8Array(msg.buffer, 0, msg.length);
+      const id = msg.op === 'hash' ? codec.hash(view) : codec.mac(macKey, view);
       parentPort.postMessage({ seq: msg.seq, result: { id, buffer: msg.buffer, length: msg.length } }, [msg.buffer]);
     } else if (msg.op === 'open') {
       const out = codec.openBlob(encKey, macKey, new Uint8Array(msg.buffer, msg.offset, msg.length), msg.id);
@@ -179,6 +181,13 @@ export class WorkerPool {
     const buffer = transferable(data);
     const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'seal', buffer, length: data.length }, [buffer], this.sealLanes);
     return { id: r.id, blob: new Uint8Array(r.buffer, 0, r.length) };
+  }
+
+  /** Chunk id in a worker; the bytes come back in the same buffer (the input view is detached). */
+  async mac(data: Uint8Array): Promise<{ id: string; data: Uint8Array }> {
+    const buffer = transferable(data);
+    const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'mac', buffer, length: data.length }, [buffer], this.sealLanes);
+    return { id: r.id, data: new Uint8Array(r.buffer, 0, r.length) };
   }
 
   /** SHA-256 of a pack in a worker; the bytes go there and come back in the same buffer (the input view is detached). */
