@@ -58,10 +58,12 @@ parentPort.on('message', (msg) => {
       const out = codec.openBlob(encKey, macKey, new Uint8Array(msg.buffer, msg.offset, msg.length), msg.id);
       if (typeof out === 'string') parentPort.postMessage({ seq: msg.seq, result: out });
       else parentPort.postMessage({ seq: msg.seq, result: { buffer: out.buffer, offset: out.byteOffset, length: out.length } }, [out.buffer]);
+      collectSoon(msg.length);
     } else {
       const report = codec.verifyPack(encKey, macKey, msg.pack, msg.packId);
       report.entries = undefined;
       parentPort.postMessage({ seq: msg.seq, result: report });
+      collectSoon(msg.pack.length);
     }
   } catch (err) {
     parentPort.postMessage({ seq: msg.seq, error: String(err && err.stack || err) });
