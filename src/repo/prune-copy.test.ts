@@ -72,6 +72,24 @@ describe('prune', () => {
   });
 });
 
+describe('reusePart', () => {
+  it('refuses to commit a part whose reused chunks were pruned meanwhile, and writes no snapshot', async () => {
+    const backend = new MemoryBackend();
+    const repo = await initSmall(backend);
+    open.push(repo);
+    const parent = await backup(repo, [{ name: 'f', data: randomBytes(100_000) }]);
+    const [previous] = await (await repo.loadSnapshot(parent.id)).loadParts();
+    await repo.forgetSnapshots([parent.id]);
+    await repo.prune();
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    writer.reusePart({ name: 'f', type: 'file' }, previous!);
+    await expect(
+      writer.commit({ source: 't', sourceKind: 'files', tags: [], info: { kind: 'files', location: 't', versions: {}, facts: {} } }),
+    ).rejects.toMatchObject({ code: 'REPRISE_INTEGRITY' });
+    expect(await repo.listSnapshots()).toEqual([]);
+  });
+});
+
 describe('copy', () => {
   it('copies snapshots with re-keyed chunk ids, restores from the copy by checksum, and is idempotent', async () => {
     const src = await initSmall(new MemoryBackend('src'), 'one');

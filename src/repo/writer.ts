@@ -73,6 +73,8 @@ export class Writer implements SnapshotWriter {
   readonly stats: WriterStats = { partsNew: 0, partsReused: 0, bytesRead: 0, chunksNew: 0, chunksDeduped: 0, bytesAdded: 0 };
   private readonly parts: PartEntry[] = [];
   private readonly names = new Set<string>();
+  /** Parts recorded by reusePart: their chunks must still exist when the snapshot is committed. */
+  private readonly reused: PartEntry[] = [];
   private readonly uploader: ChunkUploader;
   private readonly chunker: Chunker;
   private readonly signal: AbortSignal;
@@ -166,13 +168,23 @@ export class Writer implements SnapshotWriter {
   reusePart(meta: PartMeta, previous: PartEntry): PartEntry {
     this.assertOpen();
     this.stats.partsReused++;
-    return this.record({ ...meta, chunks: [...previous.chunks], size: previous.size, sha256: previous.sha256 });
+    const entry = this.record({ ...meta, chunks: [...previous.chunks], size: previous.size, sha256: previous.sha256 });
+    this.reused.push(entry);
+    return entry;
   }
 
   async commit(header: SnapshotHeader): Promise<SnapshotSummary> {
     this.assertOpen();
     try {
       await this.ensureFreshIndex();
+      for (const part of this.reused) {
+        const missing = part.chunks.find((id) => !this.uploader.known(id));
+        if (missing !== undefined) {
+          throw new RepriseError('REPRISE_INTEGRITY', `part ${part.name} reuses chunk ${missing}, which the repository no longer has`, {
+            hint: 'The parent snapshot was pruned meanwhile: run the backup again (it will read the content).',
+          });
+        }
+      }
       const treeBytes = encodeTree(this.parts);
       const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
       const treeResult = await chunkStream(this.ctx.buffers, this.chunker, [treeBytes], this.signal, async (data) => {
