@@ -46,6 +46,7 @@ async function startServer(name, { rdb } = {}) {
   );
   const client = new Redis({ host: '127.0.0.1', port, db: DB, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 20 });
   servers.push({ child, client });
+  client.on('error', () => {}); // refused connections while the server starts are expected: we poll
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server ${name} exited ${child.exitCode}: see ${dir}/server.log`);
     try {
