@@ -8,6 +8,7 @@ import { BLOB_TYPE } from './format.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
 import { contentHash, encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
+import { adoptUnindexedPacks } from './adopt.js';
 import { RepriseError } from '../core/errors.js';
 
 /** Room left after a chunk so its sealed blob fits in the same buffer. */
@@ -82,6 +83,8 @@ export class Writer implements SnapshotWriter {
   private lastProgress = 0;
   private done = false;
   private fresh: Promise<void> | undefined;
+  /** Index bytes written to adopt packs of interrupted backups. */
+  private adoptedBytes = 0;
 
   constructor(
     private readonly ctx: RepoContext,
@@ -102,7 +105,7 @@ export class Writer implements SnapshotWriter {
     const c = this.uploader.counters;
     this.stats.chunksNew = c.chunksNew;
     this.stats.chunksDeduped = c.chunksDeduped;
-    this.stats.bytesAdded = c.bytesAdded;
+    this.stats.bytesAdded = c.bytesAdded + this.adoptedBytes;
   }
 
   private progress(force = false): void {
@@ -132,7 +135,11 @@ export class Writer implements SnapshotWriter {
    * write a snapshot whose data is gone.
    */
   private ensureFreshIndex(): Promise<void> {
-    this.fresh ??= this.ctx.index.refresh(this.ctx.backend, this.ctx.keys.encKey, this.signal);
+    this.fresh ??= (async () => {
+      await this.ctx.index.refresh(this.ctx.backend, this.ctx.keys.encKey, this.signal);
+      // Packs a killed backup uploaded but never indexed are adopted, so this backup dedups against them.
+      this.adoptedBytes = await adoptUnindexedPacks(this.ctx, this.signal);
+    })();
     return this.fresh;
   }
 
