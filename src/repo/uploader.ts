@@ -129,12 +129,13 @@ export class ChunkUploader {
     }
     this.pendingIds.add(id);
     this.noteDuplicate(false);
+    const rawLength = data.length; // read before the buffer is transferred to a worker
     const sealed =
       data.length < INLINE_BELOW
         ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) })
         : this.ctx.pool.seal(data);
     sealed.catch(() => undefined);
-    this.sealing.push({ type, rawLength: data.length, reserved: true, sealed });
+    this.sealing.push({ type, rawLength, reserved: true, sealed });
     await this.drain(MAX_SEALING);
   }
 
