@@ -140,7 +140,9 @@ const gunzip = await timed(`gunzip -c ${gzFile2} | mariadb ${HOST.join(' ')} ${B
 console.log(`gunzip | mariadb: ${fmt(gunzip.seconds)} s`);
 const checksums = (db) => sql(db, 'CHECKSUM TABLE customers, orders EXTENDED').replace(new RegExp(`${db}\\.`, 'g'), '').replace(/\s+/g, ' ');
 const source = checksums(DB);
-console.log(`checksums: source ${source}; gunzip|mariadb ${checksums(BASELINE_RESTORED) === source ? 'equal' : 'DIFFERENT'}`);
+const baselineEqual = checksums(BASELINE_RESTORED) === source;
+console.log(`checksums: source ${source}; gunzip|mariadb ${baselineEqual ? 'equal' : 'DIFFERENT'}`);
+if (!baselineEqual) process.exitCode = 1;
 if (hasCli) {
   const rest = await r('restore', 'shop', '--to', `${SERVER}/${RESTORED}`);
   peaks.push(['restore', rest.peakRssMiB]);
