@@ -81,16 +81,21 @@ describe('crashes and concurrent runs lose nothing', () => {
     bigTree(path.join(ws.dir, 'data'), 64, 'p');
     expect((await ws.run('init')).code).toBe(0);
     expect((await ws.run('backup')).code).toBe(0);
-    writeFileSync(path.join(ws.dir, 'data/d0/new.bin'), randomBytes(8 * 1024 * 1024));
+    bigTree(path.join(ws.dir, 'data/new'), 64, 'n');
     const running = spawnCli(['-c', ws.config, 'backup', '--json'], { cwd: ws.dir, env: ws.env });
+    const runningExit = waitExit(running);
     let out = '';
     running.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 300));
+    // Start forget once the backup holds its lock, so the two really overlap.
+    const locks = path.join(ws.dir, 'repo/locks');
+    const deadline = Date.now() + 20_000;
+    while (!(existsSync(locks) && allFiles(locks).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const forget = await ws.run('forget', '--keep-last', '1', '--prune', '--json');
-    const code = await waitExit(running);
+    const code = await runningExit;
     expect(code).toBe(0);
-    // Either the prune ran before/after the backup, or it was refused with the lock error: never data loss.
-    if (forget.code !== 0) expect(forget.json.error.code).toBe('REPRISE_REPO_LOCKED');
+    expect(forget.code, forget.stdout).toBe(11);
+    expect(forget.json.error.code).toBe('REPRISE_REPO_LOCKED');
+    expect(forget.json.error.message).toMatch(/lock/);
     expect((await ws.run('check', '--read-data')).code).toBe(0);
     const target = path.join(ws.dir, 'restored');
     const restore = await ws.run('restore', 'big', '--snapshot', JSON.parse(out).snapshots[0].snapshot, '--to', target);
