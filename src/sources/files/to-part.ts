@@ -1,5 +1,6 @@
 import type { DumpPart } from '../source.js';
 import { FileReadStream } from './file-stream.js';
+import { readSmallFile, SMALL_FILE_MAX } from './small-file.js';
 import type { WalkEntry } from './walk.js';
 
 /**
@@ -24,7 +25,8 @@ export function toDumpPart(entry: WalkEntry, signal: AbortSignal): DumpPart {
     part.size = Number(st.size);
     part.changeKey = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
     const abs = entry.abs;
-    part.open = () => new FileReadStream(abs, { signal });
+    const size = Number(st.size);
+    part.open = () => (size <= SMALL_FILE_MAX ? readSmallFile(abs, size, signal) : new FileReadStream(abs, { signal }));
   }
   return part;
 }
