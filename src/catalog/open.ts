@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Catalog } from './catalog.js';
-import { openPostgresCatalog } from './postgres/index.js';
 import { openSqliteCatalog } from './sqlite/index.js';
 
 /**
@@ -10,7 +9,8 @@ import { openSqliteCatalog } from './sqlite/index.js';
  * Idempotent: opening twice applies migrations once.
  */
 export async function openCatalog(setting: string, baseDir: string): Promise<Catalog> {
-  if (/^postgres(ql)?:\/\//i.test(setting)) return openPostgresCatalog(setting);
+  // Imported on demand: the pg driver is not needed by the default SQLite catalog.
+  if (/^postgres(ql)?:\/\//i.test(setting)) return (await import('./postgres/index.js')).openPostgresCatalog(setting);
   if (setting === ':memory:') return openSqliteCatalog(setting);
   return openSqliteCatalog(path.resolve(baseDir, setting));
 }

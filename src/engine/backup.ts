@@ -40,7 +40,7 @@ export interface BackupOptions {
  * Throws RepriseError (source, repository, lock, storage); on failure no snapshot is written.
  */
 export async function backupSource(runtime: Runtime, name: string, options: BackupOptions = {}): Promise<BackupResult> {
-  const source = options.sourceOverride ?? runtime.source(name);
+  const source = options.sourceOverride ?? (await runtime.source(name));
   return tracked(
     runtime,
     { kind: 'backup', subject: name },

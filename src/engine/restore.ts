@@ -35,7 +35,7 @@ export interface RestoreOutcome {
  * Records the run in the catalog.
  */
 export async function restoreSnapshot(runtime: Runtime, request: RestoreRequest): Promise<RestoreOutcome> {
-  const source = runtime.source(request.source);
+  const source = await runtime.source(request.source);
   return tracked(
     runtime,
     { kind: 'restore', subject: request.source },

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Catalog } from '../catalog/catalog.js';
 import { openCatalog } from '../catalog/open.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { CopyConfig } from '../config/schema.js';
+import type { CopyConfig, SourceConfig } from '../config/schema.js';
 import { RepriseError } from '../core/errors.js';
 import type { RepositoryHandle } from '../repo/api.js';
 import { Repository } from '../repo/repository.js';
@@ -80,22 +80,26 @@ export class Runtime {
     return this.catalog;
   }
 
-  /** The source declared as `name`. Throws REPRISE_UNKNOWN_SOURCE. */
-  source(name: string): Source {
+  /** The source declared as `name`. Throws REPRISE_UNKNOWN_SOURCE, REPRISE_UNSUPPORTED. */
+  async source(name: string): Promise<Source> {
+    return createSource(name, this.sourceConfig(name), this.loaded.baseDir);
+  }
+
+  /** The configuration of source `name`. Throws REPRISE_UNKNOWN_SOURCE. */
+  sourceConfig(name: string): SourceConfig {
     const config = this.config.sources[name];
     if (!config) {
       throw new RepriseError('REPRISE_UNKNOWN_SOURCE', `no source named "${name}" in ${this.loaded.file}`, {
         hint: `Declared sources: ${Object.keys(this.config.sources).join(', ') || '(none)'}.`,
       });
     }
-    return createSource(name, config, this.loaded.baseDir);
+    return config;
   }
 
   /** Names given, or every declared source when none is. Throws REPRISE_UNKNOWN_SOURCE. */
   sourceNames(names: string[]): string[] {
-    const all = Object.keys(this.config.sources);
-    for (const name of names) this.source(name);
-    return names.length > 0 ? names : all;
+    for (const name of names) this.sourceConfig(name);
+    return names.length > 0 ? names : Object.keys(this.config.sources);
   }
 
   /** Closes whatever was opened. Idempotent. */

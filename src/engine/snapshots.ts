@@ -19,7 +19,7 @@ export interface SnapshotRow {
 
 /** Snapshots in the repository, newest first, safety snapshots included (tagged). Reads only. */
 export async function listSnapshots(runtime: Runtime, source?: string): Promise<SnapshotRow[]> {
-  if (source !== undefined) runtime.source(source);
+  if (source !== undefined) runtime.sourceConfig(source);
   const repo = await runtime.openRepository();
   return (await snapshotsOf(repo, source, { includeSafety: true, signal: runtime.signal })).map(toRow);
 }

@@ -131,7 +131,10 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     }
   }
 
-  function openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string): Uint8Array | string {
+  /** Decompression output reused by verification, whose plaintext is checked and dropped. */
+  let verifyScratch = Buffer.allocUnsafeSlow(1 << 20);
+
+  function openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput = false): Uint8Array | string {
     const plain = unseal(encKey, blob);
     if (typeof plain === 'string') return plain;
     if (plain.length < 1) return 'empty blob';
@@ -143,7 +146,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
         const frame = plain.subarray(1);
         const size = zstd.getFrameContentSize(frame);
         if (size === null || size > 1 << 30) return 'zstd frame without a usable content size';
-        const out = Buffer.allocUnsafeSlow(size);
+        if (reuseOutput && verifyScratch.length < size) verifyScratch = Buffer.allocUnsafeSlow(size);
+        const out = reuseOutput ? verifyScratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
         if (dctx.decompress(out, frame) !== size) return 'zstd payload shorter than its frame says';
         data = out;
       } catch {
@@ -218,7 +222,7 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
       const badChunks: string[] = [];
       for (const e of entries) {
         const reason =
-          e.offset + e.length > pack.length ? 'blob beyond the end of the pack' : openBlob(encKey, macKey, pack.subarray(e.offset, e.offset + e.length), e.id);
+          e.offset + e.length > pack.length ? 'blob beyond the end of the pack' : openBlob(encKey, macKey, pack.subarray(e.offset, e.offset + e.length), e.id, true);
         if (typeof reason === 'string') {
           badChunks.push(e.id);
           problems.push(`chunk ${e.id}: ${reason}`);

@@ -7,7 +7,7 @@ import { withConcurrency } from './limit.js';
 import { LocalBackend } from './local/index.js';
 import { MemoryBackend } from './memory/index.js';
 import { withRetry } from './retry.js';
-import { S3Backend } from './s3/index.js';
+import { LazyBackend } from './lazy.js';
 
 /** The storage part of `repository:` and of each `copies:` entry (other fields are ignored). */
 export interface StorageLocation {
@@ -87,17 +87,22 @@ function openS3(location: StorageLocation): Backend {
     });
   }
   const connections = location.connections ?? 8;
-  const backend = new S3Backend({
+  const prefix = match[2] ?? '';
+  // The same location text S3Backend shows, before the SDK is loaded.
+  return new LazyBackend(`s3://${bucket}/${prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`}`, async () => {
+    const { S3Backend } = await import('./s3/index.js');
+    const backend = new S3Backend({
     bucket,
-    prefix: match[2] ?? '',
-    endpoint: location.endpoint,
-    region: location.region,
-    pathStyle: location.path_style,
-    credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-    // A few spare sockets so HEADs of the retry path do not queue behind uploads.
-    maxSockets: connections + 4,
+      prefix,
+      endpoint: location.endpoint,
+      region: location.region,
+      pathStyle: location.path_style,
+      credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
+      // A few spare sockets so HEADs of the retry path do not queue behind uploads.
+      maxSockets: connections + 4,
+    });
+    return withRetry(withConcurrency(backend, connections));
   });
-  return withRetry(withConcurrency(backend, connections));
 }
 
 /**

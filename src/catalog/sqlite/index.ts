@@ -40,6 +40,23 @@ interface StoredRun {
  * Throws REPRISE_CATALOG when the file cannot be opened or is not a catalog, or when its schema is
  * newer than this build. Idempotent: reopening applies nothing twice.
  */
+/**
+ * Sets WAL mode. On a fresh file two processes opening at once can get SQLITE_BUSY here without
+ * the busy handler being consulted, so the switch is retried with a short backoff until the timeout.
+ */
+async function switchToWal(db: Database, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() + delay > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+    }
+  }
+}
+
 export async function openSqliteCatalog(file: string, options: SqliteCatalogOptions = {}): Promise<Catalog> {
   const inMemory = file === ':memory:';
   let db: Database | undefined;
@@ -47,8 +64,9 @@ export async function openSqliteCatalog(file: string, options: SqliteCatalogOpti
     if (!inMemory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     db = new BetterSqlite3(file);
     // busy_timeout first: switching to WAL needs a lock another process may hold.
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-    if (!inMemory) db.pragma('journal_mode = WAL');
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000));
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (!inMemory) await switchToWal(db, busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
     migrate(db, file);
   } catch (err) {

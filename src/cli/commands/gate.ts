@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startGate } from '../../gate/gate.js';
 import { parseListen } from '../../gate/listen-address.js';
 import { openModeStore } from '../../killswitch/open-store.js';
 import { examplesHelp, exitCodesHelp } from '../help.js';
@@ -30,6 +29,8 @@ export function registerGate(program: Command): void {
         const section = runtime.config.killswitch;
         const store = await openModeStore(section?.store ?? '.reprise/killswitch.json', runtime.loaded.baseDir, { key: section?.key });
         try {
+          // Imported on demand: the proxy libraries are needed by this command only.
+          const { startGate } = await import('../../gate/gate.js');
           const gate = await startGate({
             listen,
             upstream: options.upstream,
