@@ -8,6 +8,7 @@ import type { RepositoryHandle } from '../repo/api.js';
 import { Repository } from '../repo/repository.js';
 import { createSource } from '../sources/index.js';
 import type { Source } from '../sources/source.js';
+import type { Backend } from '../storage/backend.js';
 import { openBackend } from '../storage/open.js';
 import type { EngineEvent } from './events.js';
 
@@ -24,6 +25,8 @@ export class Runtime {
   private repository: Promise<RepositoryHandle> | undefined;
   private catalog: Promise<Catalog> | undefined;
   private readonly copies = new Map<string, Promise<RepositoryHandle>>();
+  /** Backends opened here: a repository does not close the backend it was given. */
+  private readonly backends: Backend[] = [];
 
   constructor(loaded: LoadedConfig, options: { signal: AbortSignal; actor?: string; emit?: (event: EngineEvent) => void }) {
     this.loaded = loaded;
@@ -39,7 +42,7 @@ export class Runtime {
   /** Opens the configured repository. Throws REPRISE_REPO_NOT_FOUND, REPRISE_WRONG_PASSWORD, REPRISE_PASSWORD_MISSING. */
   openRepository(): Promise<RepositoryHandle> {
     this.repository ??= Repository.open({
-      backend: openBackend(this.config.repository, this.loaded.baseDir),
+      backend: this.track(openBackend(this.config.repository, this.loaded.baseDir)),
       password: requirePassword(this.config.repository.password, 'repository'),
       signal: this.signal,
     });
@@ -52,7 +55,7 @@ export class Runtime {
     if (!opened) {
       const copy = this.copyConfig(name);
       const options = {
-        backend: openBackend(copy, this.loaded.baseDir),
+        backend: this.track(openBackend(copy, this.loaded.baseDir)),
         password: requirePassword(copy.password ?? this.config.repository.password, `copies.${name}`),
         signal: this.signal,
       };
@@ -102,12 +105,18 @@ export class Runtime {
     return names.length > 0 ? names : Object.keys(this.config.sources);
   }
 
+  private track(backend: Backend): Backend {
+    this.backends.push(backend);
+    return backend;
+  }
+
   /** Closes whatever was opened. Idempotent. */
   async close(): Promise<void> {
     const handles = [this.repository, ...this.copies.values()];
     this.repository = undefined;
     this.copies.clear();
     for (const handle of handles) await handle?.then((r) => r.close()).catch(() => {});
+    for (const backend of this.backends.splice(0)) await backend.close().catch(() => {});
     const catalog = this.catalog;
     this.catalog = undefined;
     await catalog?.then((c) => c.close()).catch(() => {});

@@ -303,9 +303,13 @@ function unlinkQuietly(path: string): void {
   }
 }
 
+/** Unique per process; a counter after it avoids drawing random bytes for every file. */
+const TEMP_SESSION = randomBytes(6).toString('hex');
+let tempCounter = 0;
+
 function tempBeside(abs: string): string {
   const slash = abs.lastIndexOf('/');
-  return `${abs.slice(0, slash + 1)}${TEMP_PREFIX}${randomBytes(6).toString('hex')}`;
+  return `${abs.slice(0, slash + 1)}${TEMP_PREFIX}${TEMP_SESSION}-${(tempCounter++).toString(36)}`;
 }
 
 function malformed(name: string, why: string): RepriseError {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, read } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, type Backend, type ByteRange, type ObjectInfo, type PutOptions } from '../backend.js';
@@ -12,6 +13,13 @@ export const TEMP_PREFIX = '.tmp-';
 const WRITE_PIECE = 4 * 1024 * 1024;
 
 /**
+ * Descriptors kept open for range reads. A restore reads thousands of small ranges of the same
+ * few packs; an open, fstat and close per range cost three thread-pool round trips each.
+ * Only range reads use it: in the repository layout they read packs, which never change.
+ */
+const RANGE_HANDLES = 32;
+
+/**
  * A repository on a local (or mounted) file system, restic-style: each key is a file under
  * `rootDir`, `/` in keys makes folders. Writes go to a temp file that is fsynced, then renamed
  * (or hard-linked, for createOnly) into place and the folder fsynced, so a reader or a crash
@@ -20,6 +28,8 @@ const WRITE_PIECE = 4 * 1024 * 1024;
 export class LocalBackend implements Backend {
   readonly location: string;
   private readonly root: string;
+  /** path → open descriptor and size, least recently used first (Map order). */
+  private readonly rangeHandles = new Map<string, { fd: number; size: number }>();
 
   constructor(rootDir: string) {
     this.root = resolve(rootDir);
@@ -36,6 +46,7 @@ export class LocalBackend implements Backend {
     const { signal } = options;
     signal?.throwIfAborted();
     const path = this.pathOf(key);
+    this.forgetHandle(path);
     const dir = dirname(path);
     await this.ensureDir(dir, key);
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
@@ -74,27 +85,17 @@ export class LocalBackend implements Backend {
   async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
     const path = this.pathOf(key);
-    if (range) checkRange(range, key);
+    if (range) {
+      checkRange(range, key);
+      return this.readRange(key, path, range, signal);
+    }
     let handle: FileHandle | undefined;
     try {
       handle = await open(path, 'r');
       const info = await handle.stat();
       if (!info.isFile()) throw new StorageError('not_found', `no such object: ${key} (a folder)`, { key });
-      if (!range) {
-        const whole = await handle.readFile(signal ? { signal } : {});
-        return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
-      }
-      if (range.offset + range.length > info.size) {
-        throw rangeBeyondEnd(range, key, info.size);
-      }
-      const out = new Uint8Array(range.length);
-      for (let done = 0; done < range.length; ) {
-        signal?.throwIfAborted();
-        const { bytesRead } = await handle.read(out, done, range.length - done, range.offset + done);
-        if (bytesRead === 0) throw new StorageError('transient', `get ${key}: file shrank while reading`, { key });
-        done += bytesRead;
-      }
-      return out;
+      const whole = await handle.readFile(signal ? { signal } : {});
+      return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
     } catch (err) {
       throw fromFsError(err, 'get', key);
     } finally {
@@ -154,6 +155,7 @@ export class LocalBackend implements Backend {
   /** Removes the object; a missing key is fine (idempotent). Throws StorageError for other failures. */
   async delete(key: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
+    this.forgetHandle(this.pathOf(key));
     try {
       await unlink(this.pathOf(key));
     } catch (err) {
@@ -164,7 +166,57 @@ export class LocalBackend implements Backend {
   }
 
   /** Nothing to release: every call opens and closes its own handles. Idempotent, never throws. */
-  async close(): Promise<void> {}
+  /** Closes the descriptors kept for range reads. Idempotent. */
+  async close(): Promise<void> {
+    for (const path of [...this.rangeHandles.keys()]) this.forgetHandle(path);
+  }
+
+  private forgetHandle(path: string): void {
+    const entry = this.rangeHandles.get(path);
+    if (!entry) return;
+    this.rangeHandles.delete(path);
+    closeSync(entry.fd);
+  }
+
+  /** An open descriptor of a regular file, opened synchronously (microseconds) and kept. */
+  private rangeHandle(path: string, key: string): { fd: number; size: number } {
+    const cached = this.rangeHandles.get(path);
+    if (cached) {
+      this.rangeHandles.delete(path);
+      this.rangeHandles.set(path, cached);
+      return cached;
+    }
+    const fd = openSync(path, 'r');
+    const info = fstatSync(fd);
+    if (!info.isFile()) {
+      closeSync(fd);
+      throw new StorageError('not_found', `no such object: ${key} (a folder)`, { key });
+    }
+    const entry = { fd, size: info.size };
+    this.rangeHandles.set(path, entry);
+    if (this.rangeHandles.size > RANGE_HANDLES) this.forgetHandle(this.rangeHandles.keys().next().value as string);
+    return entry;
+  }
+
+  private async readRange(key: string, path: string, range: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    let entry: { fd: number; size: number };
+    try {
+      entry = this.rangeHandle(path, key);
+    } catch (err) {
+      throw err instanceof StorageError ? err : fromFsError(err, 'get', key);
+    }
+    if (range.offset + range.length > entry.size) throw rangeBeyondEnd(range, key, entry.size);
+    const out = new Uint8Array(range.length);
+    for (let done = 0; done < range.length; ) {
+      signal?.throwIfAborted();
+      const bytesRead = await new Promise<number>((resolveRead, rejectRead) =>
+        read(entry.fd, out, done, range.length - done, range.offset + done, (err, n) => (err ? rejectRead(fromFsError(err, 'get', key)) : resolveRead(n))),
+      );
+      if (bytesRead === 0) throw new StorageError('transient', `get ${key}: file shrank while reading`, { key });
+      done += bytesRead;
+    }
+    return out;
+  }
 
   private pathOf(key: string): string {
     const parts = key.split('/');
