@@ -27,11 +27,11 @@ export function createCheckRunner(spec: CheckSpec): CheckRunner {
   if (url === undefined || url === '') return notConfigured(spec.timeoutMs);
   switch (spec.type) {
     case 'postgres':
-      return new PostgresRunner(url, spec.timeoutMs);
+      return new ConnectionRunner(postgresDriver, url, spec.timeoutMs);
     case 'mysql':
-      return new MysqlRunner(url, spec.timeoutMs);
+      return new ConnectionRunner(mysqlDriver, url, spec.timeoutMs);
     case 'redis':
-      return new RedisRunner(url, spec.timeoutMs);
+      return new ConnectionRunner(redisDriver, url, spec.timeoutMs);
     case 'http':
       return httpRunner(url, spec.timeoutMs);
   }
@@ -70,61 +70,76 @@ function httpRunner(url: string, timeoutMs: number | undefined): CheckRunner {
   };
 }
 
-interface PgClientLike {
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-  on(event: 'error', fn: (err: Error) => void): unknown;
+/** How one driver connects, pings and lets go of its connection. */
+interface Driver<C> {
+  connect(url: string, onBroken: () => void): Promise<C>;
+  ping(connection: C): Promise<unknown>;
+  dispose(connection: C): unknown;
 }
 
-/** Keeps one connection and runs `SELECT 1` on it: a probe must not pay a TCP+auth handshake each time. */
-class PostgresRunner implements CheckRunner {
+/**
+ * Keeps one connection and pings it: a probe must not pay a TCP+auth handshake each time. A failed
+ * ping or a connection error drops the connection so the next probe starts fresh.
+ */
+class ConnectionRunner<C> implements CheckRunner {
   readonly configured = true;
-  private client: Promise<PgClientLike> | undefined;
+  private connection: Promise<C> | undefined;
 
   constructor(
+    private readonly driver: Driver<C>,
     private readonly url: string,
     readonly timeoutMs: number | undefined,
   ) {}
 
   async run(): Promise<void> {
-    this.client ??= this.connect();
-    const client = await this.client;
+    const connection = await this.connected();
     try {
-      await client.query('SELECT 1');
+      await this.driver.ping(connection);
     } catch (err) {
       this.reset();
       throw err;
     }
   }
 
-  private async connect(): Promise<PgClientLike> {
-    try {
-      const { default: pg } = await import('pg');
-      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2000 });
-      client.on('error', () => this.reset());
-      await client.connect();
-      return client;
-    } catch (err) {
-      this.client = undefined;
+  private connected(): Promise<C> {
+    this.connection ??= this.driver.connect(this.url, () => this.reset()).catch((err: unknown) => {
+      this.connection = undefined;
       throw err;
-    }
+    });
+    return this.connection;
   }
 
   reset(): void {
-    const old = this.client;
-    this.client = undefined;
-    void old?.then((c) => c.end()).catch(() => undefined);
+    const old = this.connection;
+    this.connection = undefined;
+    void old?.then((c) => this.driver.dispose(c)).catch(() => undefined);
   }
 
   prepare(): void {
-    this.client ??= this.connect();
-    this.client.catch(() => undefined);
+    this.connected().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.reset();
   }
 }
+
+interface PgClientLike {
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+const postgresDriver: Driver<PgClientLike> = {
+  async connect(url, onBroken) {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    client.on('error', onBroken);
+    await client.connect();
+    return client;
+  },
+  ping: (client) => client.query('SELECT 1'),
+  dispose: (client) => client.end(),
+};
 
 interface MysqlConnectionLike {
   query(sql: string): Promise<unknown>;
@@ -132,105 +147,31 @@ interface MysqlConnectionLike {
   on(event: 'error', fn: (err: Error) => void): unknown;
 }
 
-class MysqlRunner implements CheckRunner {
-  readonly configured = true;
-  private conn: Promise<MysqlConnectionLike> | undefined;
-
-  constructor(
-    private readonly url: string,
-    readonly timeoutMs: number | undefined,
-  ) {}
-
-  async run(): Promise<void> {
-    this.conn ??= this.connect();
-    const conn = await this.conn;
-    try {
-      await conn.query('SELECT 1');
-    } catch (err) {
-      this.reset();
-      throw err;
-    }
-  }
-
-  private async connect(): Promise<MysqlConnectionLike> {
-    try {
-      const mysql = await import('mysql2/promise');
-      const conn = await mysql.createConnection({ uri: this.url, connectTimeout: 2000 });
-      conn.on('error', () => this.reset());
-      return conn as unknown as MysqlConnectionLike;
-    } catch (err) {
-      this.conn = undefined;
-      throw err;
-    }
-  }
-
-  reset(): void {
-    const old = this.conn;
-    this.conn = undefined;
-    void old?.then((c) => c.destroy()).catch(() => undefined);
-  }
-
-  prepare(): void {
-    this.conn ??= this.connect();
-    this.conn.catch(() => undefined);
-  }
-
-  async close(): Promise<void> {
-    this.reset();
-  }
-}
+const mysqlDriver: Driver<MysqlConnectionLike> = {
+  async connect(url, onBroken) {
+    const mysql = await import('mysql2/promise');
+    const conn = (await mysql.createConnection({ uri: url, connectTimeout: 2000 })) as unknown as MysqlConnectionLike;
+    conn.on('error', onBroken);
+    return conn;
+  },
+  ping: (conn) => conn.query('SELECT 1'),
+  dispose: (conn) => conn.destroy(),
+};
 
 interface RedisLike {
   ping(): Promise<unknown>;
   disconnect(): void;
 }
 
-class RedisRunner implements CheckRunner {
-  readonly configured = true;
-  private client: Promise<RedisLike> | undefined;
-
-  constructor(
-    private readonly url: string,
-    readonly timeoutMs: number | undefined,
-  ) {}
-
-  async run(): Promise<void> {
-    this.client ??= this.connect();
-    const client = await this.client;
-    try {
-      await client.ping();
-    } catch (err) {
-      this.reset();
-      throw err;
-    }
-  }
-
-  private async connect(): Promise<RedisLike> {
-    try {
-      const { Redis } = await import('ioredis');
-      // No offline queue and no retries: a probe must fail now, not when Redis comes back.
-      const client = new Redis(this.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
-      client.on('error', () => undefined);
-      await client.connect();
-      return client;
-    } catch (err) {
-      this.client = undefined;
-      throw err;
-    }
-  }
-
-  reset(): void {
-    const old = this.client;
-    this.client = undefined;
-    void old?.then((c) => c.disconnect()).catch(() => undefined);
-  }
-
-  prepare(): void {
-    this.client ??= this.connect();
-    this.client.catch(() => undefined);
-  }
-
-  async close(): Promise<void> {
-    this.reset();
-  }
-}
+const redisDriver: Driver<RedisLike> = {
+  async connect(url) {
+    const { Redis } = await import('ioredis');
+    // No offline queue and no retries: a probe must fail now, not when Redis comes back.
+    const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  },
+  ping: (client) => client.ping(),
+  dispose: (client) => client.disconnect(),
+};
