@@ -212,16 +212,24 @@ class PostgresCatalog implements Catalog {
     // A dedicated session: a session-level advisory lock lives exactly as long as this client's
     // connection, so a crashed holder frees it with its connection.
     const client = await this.#guard('withLock', () => this.#pool.connect());
+    // A checked-out client has no pool listener: without this, a connection killed while `fn`
+    // runs (server restart, pg_terminate_backend) would be an uncaught exception.
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    const release = (destroy?: boolean): void => {
+      client.off('error', onError);
+      client.release(destroy);
+    };
     let locked: boolean;
     try {
       const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
       locked = result.rows[0]?.locked === true;
     } catch (err) {
-      client.release(true);
+      release(true);
       throw wrap(err, this.#name, 'withLock');
     }
     if (!locked) {
-      client.release();
+      release();
       return undefined;
     }
     try {
@@ -229,10 +237,10 @@ class PostgresCatalog implements Catalog {
     } finally {
       try {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
-        client.release();
+        release();
       } catch {
         // The session is gone or broken: dropping the connection frees the lock all the same.
-        client.release(true);
+        release(true);
       }
     }
   }
