@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A marker string planted in every sample tree: it must never appear in a repository. */
@@ -22,28 +22,6 @@ export function writeSampleTree(dir: string, options: { files?: number; blobByte
   writeFileSync(path.join(dir, 'empty.txt'), '');
   writeFileSync(path.join(dir, 'secret.sh'), '#!/bin/sh\necho hi\n', { mode: 0o750 });
   symlinkSync('docs/file-1.txt', path.join(dir, 'link-to-file'));
-}
-
-/** A digest of a tree by content: relative path, type, mode, size, and content hash or link target. */
-export function hashTree(dir: string): string {
-  const lines: string[] = [];
-  const walk = (current: string) => {
-    for (const name of readdirSync(current).sort()) {
-      const full = path.join(current, name);
-      const rel = path.relative(dir, full);
-      const st = lstatSync(full);
-      if (st.isSymbolicLink()) lines.push(`${rel} link ${readlinkSync(full)}`);
-      else if (st.isDirectory()) {
-        lines.push(`${rel} dir ${(st.mode & 0o7777).toString(8)}`);
-        walk(full);
-      } else {
-        const hash = createHash('sha256').update(readFileSync(full)).digest('hex');
-        lines.push(`${rel} file ${(st.mode & 0o7777).toString(8)} ${st.size} ${Math.floor(st.mtimeMs)} ${hash}`);
-      }
-    }
-  };
-  walk(dir);
-  return lines.join('\n');
 }
 
 /** Every file under `dir` (recursive), for scanning a repository's bytes. */

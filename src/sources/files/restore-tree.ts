@@ -87,18 +87,12 @@ export async function restoreTree(parts: AsyncIterable<RestorePart>, options: Re
   const writer = new TreeWriter(target, force, signal);
   let count = 0;
   let bytes = 0;
-  try {
-    for await (const part of parts) {
-      throwIfAborted(signal);
-      bytes += await writer.write(part);
-      count++;
-    }
-    await writer.finish();
-  } catch (err) {
-    // Files still being synced must be renamed or removed before the caller sees the error.
-    await writer.settle();
-    throw err;
+  for await (const part of parts) {
+    throwIfAborted(signal);
+    bytes += await writer.write(part);
+    count++;
   }
+  await writer.finish();
   return { location: target, parts: count, bytes };
 }
 
@@ -137,9 +131,6 @@ class TreeWriter {
         throw malformed(part.name, `unknown part type ${JSON.stringify(part.type)}`);
     }
   }
-
-  /** Kept for callers: files complete synchronously, nothing is ever in flight. Never throws. */
-  async settle(): Promise<void> {}
 
   /** Applies directory metadata after all content is written (writing into a dir changes its mtime), then syncs. */
   async finish(): Promise<void> {
