@@ -14,6 +14,7 @@ const SERVER = 'postgres://postgres@127.0.0.1:5432';
 const DB = 'reprise_bench_pg';
 const RESTORED = 'reprise_bench_pg_restored';
 const BASELINE_RESTORED = 'reprise_bench_pg_pgrestore';
+const FLOOR_RESTORED = 'reprise_bench_pg_floor';
 const work = path.join(ROOT, 'bench/.data/postgres');
 const password = 'bench-password';
 const env = { RESTIC_PASSWORD: password, REPRISE_PASSWORD: password, RESTIC_CACHE_DIR: path.join(work, 'restic-cache') };
@@ -32,37 +33,49 @@ if (!hasCli) console.log('reprise CLI not built or not working yet (dist/cli/mai
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-for (const db of [DB, RESTORED, BASELINE_RESTORED]) dropDb(db);
+for (const db of [RESTORED, BASELINE_RESTORED, FLOOR_RESTORED]) dropDb(db);
 
 // --- Generate: customers with jsonb profiles, orders with jsonb lines, indexes. ~2.5 orders per customer.
+// The database is kept between runs (its comment records the size): a rerun removes the rows the
+// previous run appended and vacuums, which gives back the same table (the appended rows sat in its last pages).
 const customers = Math.round(sizeMiB * 400);
 const orders = Math.round(sizeMiB * 2000);
-psql('postgres', `CREATE DATABASE ${DB}`);
-const generated = await timed('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', `${SERVER}/${DB}`, '-c', `
-  SELECT setseed(0.42);
-  CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz NOT NULL, profile jsonb NOT NULL);
-  INSERT INTO customers
-    SELECT g, 'user' || g || '@example.com', timestamptz '2020-01-01' + random() * interval '1500 days',
-           jsonb_build_object('name', 'Customer ' || g,
-                              'city', (ARRAY['Paris', 'Lyon', 'Lille', 'Nantes', 'Bordeaux', 'Toulouse'])[1 + floor(random() * 6)::int],
-                              'age', 18 + floor(random() * 60)::int,
-                              'tags', jsonb_build_array(md5(random()::text), substr(md5(random()::text), 1, 8)),
-                              'prefs', jsonb_build_object('newsletter', random() < 0.5, 'lang', 'fr', 'score', round((random() * 100)::numeric, 1)))
-      FROM generate_series(1, ${customers}) g;
-  CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers, created_at timestamptz NOT NULL,
-                       status text NOT NULL, total numeric(12, 2) NOT NULL, lines jsonb NOT NULL);
-  INSERT INTO orders
-    SELECT g, 1 + floor(random() * ${customers})::bigint, timestamptz '2020-01-01' + random() * interval '1500 days',
-           (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int], round((random() * 500)::numeric, 2),
-           jsonb_build_array(
-             jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2)),
-             jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2),
-                                'note', substr(md5(random()::text), 1, 1 + floor(random() * 30)::int)))
-      FROM generate_series(1, ${orders}) g;
-  CREATE INDEX orders_customer ON orders (customer_id);
-  CREATE INDEX orders_created ON orders (created_at);
-  CREATE INDEX customers_profile ON customers USING gin (profile jsonb_path_ops);`]);
-psql(DB, 'VACUUM ANALYZE');
+const MARK = `reprise bench ${sizeMiB} MiB`;
+const existing = psql('postgres', `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '${DB}'`);
+let generated;
+if (existing === MARK && !process.env.REGENERATE) {
+  generated = await timed('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', `${SERVER}/${DB}`, '-c', `DELETE FROM orders WHERE id > ${orders}`]);
+  psql(DB, 'VACUUM ANALYZE');
+  console.log(`database reused (rows appended by the last run removed in ${fmt(generated.seconds, 1)} s; REGENERATE=1 rebuilds it)`);
+} else {
+  dropDb(DB);
+  psql('postgres', `CREATE DATABASE ${DB}`);
+  generated = await timed('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', `${SERVER}/${DB}`, '-c', `  SELECT setseed(0.42);
+    CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz NOT NULL, profile jsonb NOT NULL);
+    INSERT INTO customers
+      SELECT g, 'user' || g || '@example.com', timestamptz '2020-01-01' + random() * interval '1500 days',
+             jsonb_build_object('name', 'Customer ' || g,
+                                'city', (ARRAY['Paris', 'Lyon', 'Lille', 'Nantes', 'Bordeaux', 'Toulouse'])[1 + floor(random() * 6)::int],
+                                'age', 18 + floor(random() * 60)::int,
+                                'tags', jsonb_build_array(md5(random()::text), substr(md5(random()::text), 1, 8)),
+                                'prefs', jsonb_build_object('newsletter', random() < 0.5, 'lang', 'fr', 'score', round((random() * 100)::numeric, 1)))
+        FROM generate_series(1, ${customers}) g;
+    CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers, created_at timestamptz NOT NULL,
+                         status text NOT NULL, total numeric(12, 2) NOT NULL, lines jsonb NOT NULL);
+    INSERT INTO orders
+      SELECT g, 1 + floor(random() * ${customers})::bigint, timestamptz '2020-01-01' + random() * interval '1500 days',
+             (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int], round((random() * 500)::numeric, 2),
+             jsonb_build_array(
+               jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2)),
+               jsonb_build_object('sku', 'SKU-' || floor(random() * 20000)::int, 'qty', 1 + floor(random() * 4)::int, 'price', round((random() * 90)::numeric, 2),
+                                  'note', substr(md5(random()::text), 1, 1 + floor(random() * 30)::int)))
+        FROM generate_series(1, ${orders}) g;
+    CREATE INDEX orders_customer ON orders (customer_id);
+    CREATE INDEX orders_created ON orders (created_at);
+    CREATE INDEX customers_profile ON customers USING gin (profile jsonb_path_ops);`]);
+  psql(DB, 'VACUUM ANALYZE');
+  psql('postgres', `COMMENT ON DATABASE ${DB} IS '${MARK}'`);
+}
 const dbBytes = Number(psql(DB, 'SELECT pg_database_size(current_database())'));
 console.log(`database: ${customers} customers, ${orders} orders, ${fmt(dbBytes / MiB, 0)} MiB on disk (generated in ${fmt(generated.seconds, 1)} s)`);
 
@@ -109,6 +122,11 @@ if (hasCli) {
   if (rs1) ratio('stored bytes', repBytes1 / MiB, 'pg_dump|restic', resticBytes1 / MiB, ' MiB');
 }
 
+// --- The floor: what pg_dump alone takes to write what reprise stores (directory format, uncompressed, 2 jobs).
+const floorDir = path.join(work, 'floor.dir');
+const floorDump = await timed('pg_dump', ['-Fd', '-Z0', '-j2', '-f', floorDir, '-d', `${SERVER}/${DB}`]);
+console.log(`floor: pg_dump -Fd -Z0 -j2 alone ${fmt(floorDump.seconds)} s = ${fmt(floorDump.seconds / fc1.seconds, 3)}× pg_dump -Fc`);
+
 // --- Append 1% rows, second backup.
 const appended = Math.round(orders / 100);
 // New orders drawn like the existing ones (same size distribution), as a live shop would add them.
@@ -149,6 +167,9 @@ console.log('\n## restore');
 psql('postgres', `CREATE DATABASE ${BASELINE_RESTORED}`);
 const pgr = await timed('pg_restore', ['-j2', '-d', `${SERVER}/${BASELINE_RESTORED}`, path.join(work, 'dump2.fc')]);
 console.log(`pg_restore -j2 (from -Fc): ${fmt(pgr.seconds)} s`);
+psql('postgres', `CREATE DATABASE ${FLOOR_RESTORED}`);
+const floorRestore = await timed('pg_restore', ['-j2', '-d', `${SERVER}/${FLOOR_RESTORED}`, floorDir]);
+console.log(`floor: pg_restore -j2 from the -Fd -Z0 directory ${fmt(floorRestore.seconds)} s = ${fmt(floorRestore.seconds / pgr.seconds, 3)}× pg_restore -j2 from -Fc`);
 if (hasCli) {
   const rest = await r('restore', 'app', '--to', `${SERVER}/${RESTORED}`);
   peaks.push(['restore', rest.peakRssMiB]);
@@ -161,7 +182,9 @@ console.log('\n## peak RSS');
 for (const [label, mib] of peaks) console.log(`reprise ${label}: ${fmt(mib, 0)} MiB`);
 console.log(`pg_dump -Fc: ${fmt(fc1.peakRssMiB, 0)} MiB; pg_restore -j2: ${fmt(pgr.peakRssMiB, 0)} MiB`);
 
+// The source database stays for the next run (DROP_BENCH_DB=1 removes it).
+if (process.env.DROP_BENCH_DB) dropDb(DB);
 if (!process.env.KEEP_BENCH_DATA) {
-  for (const db of [DB, RESTORED, BASELINE_RESTORED]) dropDb(db);
+  for (const db of [RESTORED, BASELINE_RESTORED, FLOOR_RESTORED]) dropDb(db);
   rmSync(work, { recursive: true, force: true });
 }

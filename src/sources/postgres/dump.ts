@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
@@ -7,6 +7,7 @@ import { RepriseError, isRepriseError } from '../../core/errors.js';
 import type { DumpPart } from '../source.js';
 import { withDatabase } from './conn.js';
 import { maintenanceConn, planDump, type DatabaseFacts, type DumpPlan, type PlanOptions } from './inspect.js';
+import { DumpFollower, TABLE_DATA } from './follow.js';
 import { databasePrefix, GLOBALS_PART } from './layout.js';
 import { runTool } from './run-tool.js';
 import type { PostgresSourceConfig } from './schema.js';
@@ -59,13 +60,22 @@ async function dumpGlobals(plan: DumpPlan, config: PostgresSourceConfig, path: s
   }
 }
 
+/** Runs pg_dump for one database into `outDir`; resolves when it exits, rejects as runTool. */
+function startPgDump(config: PostgresSourceConfig, plan: DumpPlan, db: DatabaseFacts, outDir: string, signal: AbortSignal): Promise<string> {
+  return runTool(plan.pgDump.path, pgDumpArgs(config, plan, db, outDir), { env: plan.env, signal, password: plan.conn.password });
+}
+
 /**
  * Yields the parts of a consistent dump of every configured database: `globals.sql` (roles,
  * tablespaces; when readable) then `<db>/<file>` for each file of `pg_dump -Fd -Z0 -j N`. Each
- * database is dumped completely into a private temp folder (0700) before its first part is
- * yielded, so a failing pg_dump throws REPRISE_TOOL_FAILED and never yields a partial dump. The
- * folder is removed when the iteration ends, fails or is abandoned; abort kills pg_dump and its
- * workers. Throws as planDump, REPRISE_TOOL_FAILED, REPRISE_ABORTED.
+ * table's data file is yielded as soon as pg_dump starts it and read while pg_dump writes it
+ * (DumpFollower), so storing overlaps dumping; `toc.dat` and large objects follow once pg_dump has
+ * succeeded. A pg_dump that fails makes the part being read (or the iteration) throw
+ * REPRISE_TOOL_FAILED, never end as if complete; one that fails before writing any data (a lock
+ * not granted, a permission) yields no part at all, globals included. Files are removed from the
+ * private temp folder (0700) once read, the folder when the iteration ends, fails or is abandoned;
+ * abort or abandon kills pg_dump and its workers. Throws as planDump, REPRISE_TOOL_FAILED,
+ * REPRISE_ABORTED.
  */
 export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortSignal, options: PlanOptions = {}): AsyncGenerator<DumpPart> {
   const plan = await planDump(config, signal, options);
@@ -74,22 +84,51 @@ export async function* dumpPostgres(config: PostgresSourceConfig, signal: AbortS
     await chmod(dir, 0o700);
     const globalsPath = join(dir, GLOBALS_PART);
     let globalsPending = await dumpGlobals(plan, config, globalsPath, signal);
+    // Held back until a database dump is under way: a backup whose pg_dump fails at once yields nothing.
+    async function* releaseGlobals(): AsyncGenerator<DumpPart> {
+      if (!globalsPending) return;
+      yield await filePart(GLOBALS_PART, globalsPath, signal, { globals: plan.globals });
+      await rm(globalsPath, { force: true });
+      globalsPending = false;
+    }
     for (const [index, db] of plan.databases.entries()) {
       const prefix = databasePrefix(db.name);
       const outDir = join(dir, `db-${index}`);
-      await runTool(plan.pgDump.path, pgDumpArgs(config, plan, db, outDir), { env: plan.env, signal, password: plan.conn.password });
-      // Held back until a database dump succeeded: a one-database backup that fails yields nothing at all.
-      if (globalsPending) {
-        yield await filePart(GLOBALS_PART, globalsPath, signal, { globals: plan.globals });
-        await rm(globalsPath, { force: true });
-        globalsPending = false;
-      }
-      for (const file of orderDumpFiles(await readdir(outDir))) {
-        const path = join(outDir, file);
-        const extra = file === 'toc.dat' ? { database: db.name, encoding: db.encoding, collate: db.collate, ctype: db.ctype } : undefined;
-        yield await filePart(`${prefix}/${file}`, path, signal, extra);
-        // The consumer has read it: free the disk before the next database is dumped.
-        await rm(path, { force: true });
+      // Its own signal, so that an abandoned iteration also stops pg_dump.
+      const stop = new AbortController();
+      const onAbort = (): void => stop.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const run = startPgDump(config, plan, db, outDir, stop.signal);
+      const follower = new DumpFollower(outDir, run, signal);
+      try {
+        const seen = new Set<string>();
+        const afterRun: string[] = [];
+        for (let fresh = await follower.newFiles(seen); fresh.length > 0; fresh = await follower.newFiles(seen)) {
+          for (const file of fresh) {
+            seen.add(file);
+            if (!TABLE_DATA.test(file)) {
+              afterRun.push(file);
+              continue;
+            }
+            yield* releaseGlobals();
+            const path = join(outDir, file);
+            yield { name: `${prefix}/${file}`, type: 'file', mode: (await stat(path)).mode, open: () => follower.read(file) };
+            // The consumer has read it: free the disk while pg_dump goes on.
+            await rm(path, { force: true });
+          }
+        }
+        await follower.done();
+        yield* releaseGlobals();
+        for (const file of orderDumpFiles(afterRun)) {
+          const path = join(outDir, file);
+          const extra = file === 'toc.dat' ? { database: db.name, encoding: db.encoding, collate: db.collate, ctype: db.ctype } : undefined;
+          yield await filePart(`${prefix}/${file}`, path, signal, extra);
+          await rm(path, { force: true });
+        }
+      } finally {
+        stop.abort();
+        signal.removeEventListener('abort', onAbort);
+        await run.catch(() => undefined);
       }
       await rm(outDir, { recursive: true, force: true });
     }
