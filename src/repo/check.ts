@@ -4,10 +4,13 @@ import { PREFIX_DATA, packKey } from './format.js';
 import { listKeyFiles } from './keys.js';
 import { readAll } from './reader.js';
 import { listSnapshotIds, readSnapshotFile } from './snapshot-store.js';
+import type { PackRecord } from './index-store.js';
 import { decodeTree } from './tree.js';
 
 /** Packs downloaded and verified at once: one per worker plus one being read (measured best here). */
 const CHECK_PACKS_IN_FLIGHT = 3;
+/** Local packs queued per worker, which reads them itself: one running, one ready to start. */
+const LOCAL_PACKS_PER_WORKER = 2;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -45,7 +48,39 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
     }
   }
 
-  // Pack ids each snapshot depends on, to name the snapshots a damaged pack affects.
+  // Packs are read while the snapshots are checked: they need only the index, and the workers
+  // would otherwise wait for the part lists to be loaded and decoded on this thread.
+  const [snapshotPacks, read] = await settleBoth(
+    checkSnapshots(ctx, errors, affected, signal),
+    options.readData !== undefined && options.readData !== false
+      ? verifyPacks(ctx, choosePacks(ctx, stored, options.readData), errors, damaged, options)
+      : Promise.resolve({ packsChecked: 0, bytesChecked: 0 }),
+  );
+
+  for (const [id, packs] of snapshotPacks) for (const pack of packs) if (damaged.has(pack)) affected.add(id);
+  return {
+    ok: errors.length === 0,
+    ...read,
+    damagedPacks: [...damaged].sort(),
+    affectedSnapshots: [...affected].sort(),
+    errors,
+  };
+}
+
+/** Awaits both, even when one fails (nothing is left running), then throws the first failure. */
+async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/**
+ * Checks that each snapshot's part list reads back and that every chunk it names is indexed;
+ * records problems in `errors` and `affected`. Returns the pack ids each snapshot depends on, to
+ * name the snapshots a damaged pack affects. Throws REPRISE_ABORTED and listing failures.
+ */
+async function checkSnapshots(ctx: RepoContext, errors: string[], affected: Set<string>, signal: AbortSignal | undefined): Promise<Map<string, Set<string>>> {
   const snapshotPacks = new Map<string, Set<string>>();
   for (const id of await listSnapshotIds(ctx.backend, signal)) {
     throwIfAborted(signal);
@@ -70,22 +105,44 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
       affected.add(id);
     }
   }
+  return snapshotPacks;
+}
 
+/** The indexed packs that are stored: all of them, or a random `readData` percent. */
+function choosePacks(ctx: RepoContext, stored: Map<string, number>, readData: true | number): PackRecord[] {
+  const packs = [...ctx.index.packs.values()].filter((p) => stored.has(packKey(p.id)));
+  if (readData === true) return packs;
+  const want = Math.ceil((packs.length * Math.max(0, Math.min(100, readData))) / 100);
+  return packs
+    .map((p) => ({ p, r: Math.random() }))
+    .sort((a, b) => a.r - b.r)
+    .slice(0, want)
+    .map((x) => x.p);
+}
+
+/**
+ * Reads and verifies `packs` in the workers (hash, header, every blob); records problems in
+ * `errors` and `damaged`. Local packs are read by the workers themselves, others through the
+ * backend on this thread. Throws REPRISE_ABORTED.
+ */
+async function verifyPacks(
+  ctx: RepoContext,
+  packs: PackRecord[],
+  errors: string[],
+  damaged: Set<string>,
+  options: CheckOptions,
+): Promise<{ packsChecked: number; bytesChecked: number }> {
+  const { signal } = options;
   let packsChecked = 0;
   let bytesChecked = 0;
-  if (options.readData !== undefined && options.readData !== false) {
-    let packs = [...ctx.index.packs.values()].filter((p) => stored.has(packKey(p.id)));
-    if (typeof options.readData === 'number') {
-      const want = Math.ceil((packs.length * Math.max(0, Math.min(100, options.readData))) / 100);
-      packs = packs
-        .map((p) => ({ p, r: Math.random() }))
-        .sort((a, b) => a.r - b.r)
-        .slice(0, want)
-        .map((x) => x.p);
-    }
-    let done = 0;
-    await mapLimit(packs, CHECK_PACKS_IN_FLIGHT, async (pack) => {
-      throwIfAborted(signal);
+  const local = (id: string): string | undefined => ctx.backend.localFile?.(packKey(id));
+  const inFlight = packs.length > 0 && local((packs[0] as PackRecord).id) !== undefined ? ctx.pool.threads * LOCAL_PACKS_PER_WORKER : CHECK_PACKS_IN_FLIGHT;
+  await mapLimit(packs, inFlight, async (pack) => {
+    throwIfAborted(signal);
+    const file = local(pack.id);
+    let result = file === undefined ? undefined : await ctx.pool.verifyPackFile(file, pack.id);
+    if (result === undefined) {
+      // Not a local file, or one the worker could not read: the backend reads it, and names a failure.
       let bytes: Uint8Array;
       try {
         bytes = await ctx.backend.get(packKey(pack.id), undefined, signal);
@@ -96,24 +153,15 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
         return;
       }
       const size = bytes.length;
-      const result = await ctx.pool.verifyPack(bytes, pack.id);
-      packsChecked++;
-      bytesChecked += size;
-      if (result.problems.length > 0) {
-        damaged.add(pack.id);
-        for (const problem of result.problems) errors.push(`pack ${pack.id}: ${problem}`);
-      }
-      options.onProgress?.(++done, packs.length);
-    });
-  }
-
-  for (const [id, packs] of snapshotPacks) for (const pack of packs) if (damaged.has(pack)) affected.add(id);
-  return {
-    ok: errors.length === 0,
-    packsChecked,
-    bytesChecked,
-    damagedPacks: [...damaged].sort(),
-    affectedSnapshots: [...affected].sort(),
-    errors,
-  };
+      result = { ...(await ctx.pool.verifyPack(bytes, pack.id)), size };
+    }
+    packsChecked++;
+    bytesChecked += result.size;
+    if (result.problems.length > 0) {
+      damaged.add(pack.id);
+      for (const problem of result.problems) errors.push(`pack ${pack.id}: ${problem}`);
+    }
+    options.onProgress?.(packsChecked, packs.length);
+  });
+  return { packsChecked, bytesChecked };
 }

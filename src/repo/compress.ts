@@ -52,7 +52,15 @@ export interface BlobCodec {
   readPackHeader(encKey: Uint8Array, tail: Uint8Array): PackEntry[] | string;
   /** Checks pack hash, header and every blob. */
   verifyPack(encKey: Uint8Array, macKey: Uint8Array, pack: Uint8Array, packId: string): PackVerification;
+  /** As verifyPack, reading the pack's `size` bytes piecewise through `readAt`, in offset order. */
+  verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, packId: string, size: number, readAt: PackRangeReader): PackVerification;
 }
+
+/**
+ * `length` bytes of a pack from `offset`. The view may be reused: it is valid until the next call.
+ * Reads come mostly in increasing offset order, so a reader can serve them from a sliding window.
+ */
+export type PackRangeReader = (offset: number, length: number) => Uint8Array;
 
 /**
  * Creates the codec from its dependencies. Keep this function free of outside references: its
@@ -183,6 +191,58 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     return entries;
   }
 
+  /**
+   * The pack hash covers every byte in order. Blobs are hashed as they are read, just before they
+   * are opened: the bytes are then read from memory once (hashing the whole pack first and opening
+   * its blobs after cost ~12% more CPU here). Bytes no blob covers are hashed too, so a flipped byte
+   * anywhere is found by the hash, the header's tag or a blob's tag and id.
+   */
+  function verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, packId: string, size: number, readAt: PackRangeReader): PackVerification {
+    const problems: string[] = [];
+    const sha = crypto.createHash('sha256');
+    let hashed = 0;
+    const hashUpTo = (end: number): void => {
+      while (hashed < end) {
+        const length = Math.min(end - hashed, 1 << 20);
+        sha.update(readAt(hashed, length));
+        hashed += length;
+      }
+    };
+    let entries: PackEntry[] | string = 'pack too short for its trailer';
+    if (size >= 4) {
+      const headerLength = Buffer.from(readAt(size - 4, 4)).readUInt32LE(0);
+      entries = headerLength + 4 > size ? `header length ${headerLength} beyond the bytes read` : readPackHeader(encKey, readAt(size - 4 - headerLength, headerLength + 4));
+    }
+    const badChunks: string[] = [];
+    if (typeof entries !== 'string') {
+      for (const e of [...entries].sort((a, b) => a.offset - b.offset)) {
+        const end = e.offset + e.length;
+        if (end > size) {
+          badChunks.push(e.id);
+          problems.push(`chunk ${e.id}: blob beyond the end of the pack`);
+          continue;
+        }
+        hashUpTo(e.offset);
+        const blob = readAt(e.offset, e.length);
+        if (end > hashed) {
+          sha.update(blob.subarray(hashed - e.offset));
+          hashed = end;
+        }
+        const plain = openBlob(encKey, macKey, blob, e.id, true);
+        const reason = typeof plain === 'string' ? plain : plain.length !== e.rawLength ? `raw length ${plain.length}, header says ${e.rawLength}` : undefined;
+        if (reason !== undefined) {
+          badChunks.push(e.id);
+          problems.push(`chunk ${e.id}: ${reason}`);
+        }
+      }
+    }
+    hashUpTo(size);
+    const actual = sha.digest('hex');
+    if (actual !== packId) problems.unshift(`pack hash mismatch (content hashes to ${actual.slice(0, 16)}…)`);
+    if (typeof entries === 'string') return { problems: [...problems, entries], badChunks: [], entries: undefined };
+    return { problems, badChunks, entries };
+  }
+
   return {
     sealBlob,
     sealChunk(encKey, macKey, data, target) {
@@ -214,24 +274,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     },
     readPackHeader,
     verifyPack(encKey, macKey, pack, packId) {
-      const problems: string[] = [];
-      const actual = crypto.createHash('sha256').update(pack).digest('hex');
-      if (actual !== packId) problems.push(`pack hash mismatch (content hashes to ${actual.slice(0, 16)}…)`);
-      const entries = readPackHeader(encKey, pack);
-      if (typeof entries === 'string') return { problems: [...problems, entries], badChunks: [], entries: undefined };
-      const badChunks: string[] = [];
-      for (const e of entries) {
-        const reason =
-          e.offset + e.length > pack.length ? 'blob beyond the end of the pack' : openBlob(encKey, macKey, pack.subarray(e.offset, e.offset + e.length), e.id, true);
-        if (typeof reason === 'string') {
-          badChunks.push(e.id);
-          problems.push(`chunk ${e.id}: ${reason}`);
-        } else if (reason.length !== e.rawLength) {
-          badChunks.push(e.id);
-          problems.push(`chunk ${e.id}: raw length ${reason.length}, header says ${e.rawLength}`);
-        }
-      }
-      return { problems, badChunks, entries };
+      return verifyPackRanges(encKey, macKey, packId, pack.length, (offset, length) => pack.subarray(offset, offset + length));
     },
+    verifyPackRanges,
   };
 }

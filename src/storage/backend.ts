@@ -57,4 +57,10 @@ export interface Backend {
   delete(key: string, signal?: AbortSignal): Promise<void>;
   /** Releases connections and handles. Idempotent. */
   close(): Promise<void>;
+  /**
+   * The path of the plain file that holds `key`, when objects are local files another thread may
+   * read directly (read only); absent or undefined otherwise. Does no I/O: the file may not exist.
+   * Throws StorageError `fatal` for a key the backend could never store.
+   */
+  localFile?(key: string): string | undefined;
 }

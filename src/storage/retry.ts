@@ -92,6 +92,11 @@ class RetryingBackend implements Backend {
     return this.inner.close();
   }
 
+  /** Direct file reads are not retried: their caller falls back to `get`, which is. */
+  localFile(key: string): string | undefined {
+    return this.inner.localFile?.(key);
+  }
+
   private async attempt<T>(op: string, key: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {

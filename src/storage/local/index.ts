@@ -103,6 +103,11 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /** The file that holds `key` (it may not exist). Pure. Throws StorageError `fatal` for an invalid key. */
+  localFile(key: string): string {
+    return this.pathOf(key);
+  }
+
   /** Size of the object, or undefined when absent (or a folder). Idempotent. Throws StorageError for other failures. */
   async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
     signal?.throwIfAborted();
