@@ -140,7 +140,7 @@ async function verifyPacks(
   await mapLimit(packs, inFlight, async (pack) => {
     throwIfAborted(signal);
     const file = local(pack.id);
-    let result = file === undefined ? undefined : await ctx.pool.verifyPackFile(file, pack.id);
+    let result = file === undefined ? undefined : await ctx.pool.verifyPackFile(file, pack.entries);
     if (result === undefined) {
       // Not a local file, or one the worker could not read: the backend reads it, and names a failure.
       let bytes: Uint8Array;
@@ -153,7 +153,7 @@ async function verifyPacks(
         return;
       }
       const size = bytes.length;
-      result = { ...(await ctx.pool.verifyPack(bytes, pack.id)), size };
+      result = { ...(await ctx.pool.verifyPack(bytes, pack.entries)), size };
     }
     packsChecked++;
     bytesChecked += result.size;

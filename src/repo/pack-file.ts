@@ -7,7 +7,7 @@ export type PackFileReader = <T>(path: string, use: (size: number, readAt: PackR
  * Reads pack files piecewise, for verification inside a worker thread: each read fills a window
  * of at least 1 MiB from the requested offset into one buffer reused across packs, so the small
  * blobs of a pack cost one system call per window, no pack-sized buffer is allocated, and the
- * bytes are still in the cache when they are hashed and opened. Synchronous: a worker has nothing
+ * bytes are still in the cache when their blobs are opened. Synchronous: a worker has nothing
  * else to do meanwhile. Keep this function free of outside references: worker-pool.ts ships its
  * source text to the workers. The returned reader throws the file system's errors, and an Error
  * when the file ends before its size at open.

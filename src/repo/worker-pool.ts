@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as nodeCrypto from 'node:crypto';
 import { RepriseError } from '../core/errors.js';
-import { createBlobCodec, type BlobCodec, type PackVerification } from './compress.js';
+import { createBlobCodec, type BlobCodec, type PackEntry, type PackVerification } from './compress.js';
 import { createPackFileReader } from './pack-file.js';
 import { ZSTD_LEVEL } from './format.js';
 
@@ -23,8 +23,8 @@ type Task =
   | { op: 'hash'; buffer: ArrayBuffer; length: number }
   | { op: 'mac'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
-  | { op: 'verify'; pack: Uint8Array; packId: string }
-  | { op: 'verifyFile'; path: string; packId: string };
+  | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
+  | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -65,7 +65,7 @@ parentPort.on('message', (msg) => {
     } else if (msg.op === 'verifyFile') {
       let report;
       try {
-        report = withPackFile(msg.path, (size, readAt) => ({ ...codec.verifyPackRanges(encKey, macKey, msg.packId, size, readAt), size }));
+        report = withPackFile(msg.path, (size, readAt) => ({ ...codec.verifyPackRanges(encKey, macKey, msg.indexed, size, readAt), size }));
         report.entries = undefined;
       } catch (err) {
         report = { unreadable: String((err && err.message) || err) };
@@ -73,7 +73,7 @@ parentPort.on('message', (msg) => {
       // No collectSoon: no pack-sized buffer dies here, and skipping it was faster at the same peak RSS.
       parentPort.postMessage({ seq: msg.seq, result: report });
     } else {
-      const report = codec.verifyPack(encKey, macKey, msg.pack, msg.packId);
+      const report = codec.verifyPack(encKey, macKey, msg.pack, msg.indexed);
       report.entries = undefined;
       parentPort.postMessage({ seq: msg.seq, result: report });
       collectSoon(msg.pack.length);
@@ -233,8 +233,8 @@ export class WorkerPool {
    * caller then reads it through its backend, which names the failure. Throws REPRISE_INTERNAL if
    * a worker dies.
    */
-  async verifyPackFile(path: string, packId: string): Promise<(PackVerification & { size: number }) | undefined> {
-    const r = await this.run<(PackVerification & { size: number }) | { unreadable: string }>({ op: 'verifyFile', path, packId }, [], this.size);
+  async verifyPackFile(path: string, indexed: readonly PackEntry[]): Promise<(PackVerification & { size: number }) | undefined> {
+    const r = await this.run<(PackVerification & { size: number }) | { unreadable: string }>({ op: 'verifyFile', path, indexed }, [], this.size);
     return 'unreadable' in r ? undefined : r;
   }
 
@@ -243,10 +243,10 @@ export class WorkerPool {
     return this.size;
   }
 
-  /** Verifies a whole pack in a worker (the pack bytes are transferred). */
-  verifyPack(pack: Uint8Array, packId: string): Promise<PackVerification> {
+  /** Verifies a whole pack against its `indexed` entries in a worker (the pack bytes are transferred). */
+  verifyPack(pack: Uint8Array, indexed: readonly PackEntry[]): Promise<PackVerification> {
     const owned = ownsBuffer(pack) ? pack : pack.slice();
-    return this.run({ op: 'verify', pack: owned, packId }, [owned.buffer as ArrayBuffer], this.size);
+    return this.run({ op: 'verify', pack: owned, indexed }, [owned.buffer as ArrayBuffer], this.size);
   }
 
   /** Terminates the workers. Idempotent. */
