@@ -1,10 +1,15 @@
 import { toRepriseError } from '../core/errors.js';
+import { InflightWindow } from '../core/inflight.js';
 import type { PartEntry, RepositoryHandle, SnapshotSummary } from '../repo/api.js';
 import type { DumpPart, PartMeta, Source } from '../sources/source.js';
 import { withRepoLock } from './lock.js';
 import type { Runtime } from './runtime.js';
 import { snapshotsOf } from './select.js';
 import { tracked } from './tracked.js';
+
+/** Local files read by workers at once, and their bytes: enough to keep every worker busy. */
+const LOCAL_FILES_IN_FLIGHT = 64;
+const LOCAL_BYTES_IN_FLIGHT = 16 << 20;
 
 export interface BackupResult {
   source: string;
@@ -91,22 +96,28 @@ async function writeSnapshot(
   let files = 0;
   let filesUnchanged = 0;
   let size = 0;
+  // Local files are read in worker threads, several at once; the window bounds the memory that takes.
+  const reading = new InflightWindow(LOCAL_FILES_IN_FLIGHT, LOCAL_BYTES_IN_FLIGHT);
   try {
     for await (const part of source.dump(signal)) {
       signal.throwIfAborted();
       const meta = metaOf(part);
       const before = previous.get(part.name);
-      let entry: PartEntry;
-      if (part.type === 'file' && part.changeKey !== undefined && before?.type === 'file' && before.changeKey === part.changeKey) {
-        entry = writer.reusePart(meta, before);
-        filesUnchanged++;
-      } else {
-        entry = await writer.addPart(meta, part.type === 'file' ? part.open?.() : undefined);
-      }
       parts++;
       if (part.type === 'file') files++;
-      size += entry.size;
+      if (part.type === 'file' && part.changeKey !== undefined && before?.type === 'file' && before.changeKey === part.changeKey) {
+        size += writer.reusePart(meta, before).size;
+        filesUnchanged++;
+      } else if (part.type === 'file' && part.localFile) {
+        const job = writer.addLocalFile(meta, part.localFile).then((entry) => {
+          size += entry.size;
+        });
+        await reading.add(job, part.size ?? 0);
+      } else {
+        size += (await writer.addPart(meta, part.type === 'file' ? part.open?.() : undefined)).size;
+      }
     }
+    await reading.drain();
     const snapshot = await writer.commit({
       source: name,
       sourceKind: source.kind,
@@ -130,13 +141,14 @@ async function writeSnapshot(
     };
   } catch (err) {
     await writer.abort();
+    await reading.settle();
     throw err;
   }
 }
 
 /** The metadata of a dump part without its opener (what the manifest records). */
 function metaOf(part: DumpPart): PartMeta {
-  const { open: _open, ...meta } = part;
+  const { open: _open, localFile: _localFile, ...meta } = part;
   return meta;
 }
 

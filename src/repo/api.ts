@@ -1,5 +1,5 @@
 import type { Backend } from '../storage/backend.js';
-import type { ByteStream, PartMeta, SourceInfo } from '../sources/source.js';
+import type { ByteStream, LocalFile, PartMeta, SourceInfo } from '../sources/source.js';
 
 /**
  * The contract between the repository (repo/) and its users (engine/). repo/repository.ts
@@ -80,6 +80,12 @@ export interface SnapshotWriter {
    * returns the entry to record. Throws RepriseError; respects the writer's AbortSignal.
    */
   addPart(meta: PartMeta, content?: ByteStream): Promise<PartEntry>;
+  /**
+   * As addPart for a `file` part whose content is a local file, read, chunked and sealed in a
+   * worker thread. Several may run at once: the part keeps the place of the call in the
+   * snapshot. Read failures are thrown as `file.unreadable(cause)`.
+   */
+  addLocalFile(meta: PartMeta, file: LocalFile): Promise<PartEntry>;
   /** Records a part whose content is unchanged since `previous` (its chunks are known to exist). */
   reusePart(meta: PartMeta, previous: PartEntry): PartEntry;
   /** Flushes packs and index, then writes the snapshot file last. Returns the new snapshot. */

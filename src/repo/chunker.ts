@@ -36,6 +36,19 @@ export function validateChunkerParams(params: ChunkerParams): void {
   }
 }
 
+/**
+ * `base` with `overrides` applied; when the overrides set the average size, min and max follow
+ * it (avg/2 and avg·8, restic's proportions) unless given too. Pure.
+ */
+export function resolveChunkerParams(base: ChunkerParams, overrides: Partial<ChunkerParams> = {}): ChunkerParams {
+  const params: ChunkerParams = { ...base, ...overrides };
+  if (overrides.avgSize !== undefined) {
+    params.minSize = overrides.minSize ?? params.avgSize / 2;
+    params.maxSize = overrides.maxSize ?? params.avgSize * 8;
+  }
+  return params;
+}
+
 function highMask(bits: number): number {
   return (((1 << bits) - 1) << (32 - bits)) | 0;
 }
@@ -140,4 +153,12 @@ export class Chunker {
   get pending(): boolean {
     return this.pos > 0;
   }
+}
+
+/**
+ * Source text defining `Chunker` for worker threads (see worker-pool.ts). Parameters are
+ * validated on the main thread before any job is sent, so the worker's check is a no-op.
+ */
+export function chunkerSource(): string {
+  return `${highMask.toString()}\nconst validateChunkerParams = () => {};\nconst Chunker = ${Chunker.toString()};`;
 }

@@ -14,7 +14,7 @@ export const CONFIG_MAGIC = 'RPRS';
 /** Chunker defaults: chosen by measurement (see docs/repository-format.md). */
 export const DEFAULT_CHUNKER: ChunkerParams = {
   avgSize: 1 << 20,
-  minSize: 1 << 18,
+  minSize: 1 << 19,
   maxSize: 1 << 23,
 };
 

@@ -23,7 +23,7 @@ import type {
 } from './api.js';
 import { BufferPool } from './buffer-pool.js';
 import { checkRepository } from './check.js';
-import { gearTable, validateChunkerParams } from './chunker.js';
+import { gearTable, resolveChunkerParams, validateChunkerParams } from './chunker.js';
 import { listAll, storageFailure, type RepoContext } from './context.js';
 import { copySnapshots } from './copy.js';
 import { newMasterKeys, randomHex, sealJson, unsealJson, type MasterKeys } from './crypto.js';
@@ -105,14 +105,15 @@ export class Repository implements RepositoryHandle {
     tuning: RepositoryTuning,
   ) {
     this.lockTiming = { ...DEFAULT_LOCK_TIMING, ...tuning.lockTiming };
+    const gear = gearTable(Buffer.from(config.gearSeed, 'base64'));
     this.ctx = {
       id: config.id,
       backend,
       keys,
       index: new IndexStore(),
-      pool: new WorkerPool(keys, tuning.workers ?? defaultPoolSize()),
+      pool: new WorkerPool({ ...keys, gear }, tuning.workers ?? defaultPoolSize()),
       buffers: new BufferPool(),
-      gear: gearTable(Buffer.from(config.gearSeed, 'base64')),
+      gear,
       chunker: config.chunker,
       hostname,
       now: tuning.clock ?? Date.now,
@@ -141,11 +142,7 @@ export class Repository implements RepositoryHandle {
     if (existing || (await listAll(backend, PREFIX_KEYS)).size > 0) {
       throw new RepriseError('REPRISE_REPO_EXISTS', `a repository already exists at ${backend.location}`);
     }
-    const chunker: ChunkerParams = { ...DEFAULT_CHUNKER, ...options.chunker };
-    if (options.chunker?.avgSize !== undefined) {
-      chunker.minSize = options.chunker.minSize ?? chunker.avgSize / 4;
-      chunker.maxSize = options.chunker.maxSize ?? chunker.avgSize * 8;
-    }
+    const chunker = resolveChunkerParams(DEFAULT_CHUNKER, options.chunker);
     validateChunkerParams(chunker);
     const keys = newMasterKeys();
     const now = options.clock ?? Date.now;

@@ -1,6 +1,7 @@
 import { RepriseError } from '../core/errors.js';
 import { chunkId } from './crypto.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
+import type { JobChunk } from './file-job.js';
 import { PACK_TARGET_SIZE, packKey } from './format.js';
 
 /** Pack buffers hold a full pack plus room for its header. */
@@ -24,6 +25,8 @@ interface Sealing {
   rawLength: number;
   /** Already counted and reserved in pendingIds (id known at submit time). */
   reserved: boolean;
+  /** The buffers come from ctx.buffers' size classes and go back there once packed. */
+  recycle: boolean;
   /** A sealed blob, or (in dedup-first mode) only the id and the chunk back, to seal if new. */
   sealed: Promise<{ id: string; blob: Uint8Array } | { id: string; data: Uint8Array }>;
 }
@@ -107,11 +110,27 @@ export class ChunkUploader {
         : this.ctx.pool.seal(data);
     }
     sealed.catch(() => undefined);
-    this.sealing.push({ type, rawLength, reserved: false, sealed });
+    this.sealing.push({ type, rawLength, reserved: false, recycle: true, sealed });
     await this.drain(MAX_SEALING);
     const id = sealed.then((s) => s.id);
     id.catch(() => undefined);
     return { id };
+  }
+
+  /** True while most chunks are new: file jobs should seal in the workers rather than return raw chunks. */
+  get sealInWorkers(): boolean {
+    return this.dupShare <= DEDUP_FIRST_ABOVE;
+  }
+
+  /**
+   * Stores a chunk a file job already cut (and maybe sealed) in a worker, unless the repository
+   * has it. Its bytes are handed over. Same errors as submit.
+   */
+  async accept(chunk: JobChunk, type: number): Promise<void> {
+    this.check();
+    const result = chunk.sealed ? { id: chunk.id, blob: chunk.bytes } : { id: chunk.id, data: chunk.bytes };
+    this.sealing.push({ type, rawLength: chunk.rawLength, reserved: false, recycle: false, sealed: Promise.resolve(result) });
+    await this.drain(MAX_SEALING);
   }
 
   /** Stores `data` and waits for its id. Same errors as submit. */
@@ -135,7 +154,7 @@ export class ChunkUploader {
         ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) })
         : this.ctx.pool.seal(data);
     sealed.catch(() => undefined);
-    this.sealing.push({ type, rawLength, reserved: true, sealed });
+    this.sealing.push({ type, rawLength, reserved: true, recycle: true, sealed });
     await this.drain(MAX_SEALING);
   }
 
@@ -154,7 +173,7 @@ export class ChunkUploader {
         const dup = this.known(id);
         this.noteDuplicate(dup);
         if (dup) {
-          this.ctx.buffers.give('blob' in result ? result.blob.buffer : result.data.buffer);
+          if (next.recycle) this.ctx.buffers.give('blob' in result ? result.blob.buffer : result.data.buffer);
           continue;
         }
         this.pendingIds.add(id);
@@ -162,7 +181,7 @@ export class ChunkUploader {
       const sealed = 'blob' in result ? result.blob : this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, result.data, new Uint8Array(result.data.buffer));
       if (!this.pack.fits(sealed.length) && this.pack.count > 0) await this.closePack();
       this.pack.add(id, next.type, sealed, next.rawLength);
-      this.ctx.buffers.give(sealed.buffer);
+      if (next.recycle) this.ctx.buffers.give(sealed.buffer);
       if (this.pack.size >= PACK_TARGET_SIZE) await this.closePack();
     }
   }

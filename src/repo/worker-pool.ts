@@ -3,8 +3,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as nodeCrypto from 'node:crypto';
 import { RepriseError } from '../core/errors.js';
+import { chunkerSource } from './chunker.js';
 import { createBlobCodec, type BlobCodec, type PackEntry, type PackVerification } from './compress.js';
 import { createPackFileReader } from './pack-file.js';
+import { createFileJobRunner, type FileJob, type FileJobResult, type JobChunk } from './file-job.js';
 import { ZSTD_LEVEL } from './format.js';
 
 /**
@@ -24,11 +26,33 @@ type Task =
   | { op: 'mac'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
-  | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] };
+  | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] }
+  | { op: 'file'; job: FileJob };
+
+/** A chunk as it crosses from a worker. */
+interface WireChunk {
+  id: string;
+  buffer: ArrayBuffer;
+  offset: number;
+  length: number;
+  rawLength: number;
+  sealed: boolean;
+}
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** File jobs: where chunks go, one at a time, in order. */
+  onChunk?: (chunk: JobChunk) => Promise<void> | void;
+  /** File jobs: the chunk handed to onChunk last, settled before the next one goes. */
+  chain?: Promise<void>;
+}
+
+/** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
+const JOB_CREDITS = 4;
+
+function fromWire(c: WireChunk): JobChunk {
+  return { id: c.id, bytes: new Uint8Array(c.buffer, c.offset, c.length), rawLength: c.rawLength, sealed: c.sealed };
 }
 
 function workerSource(): string {
@@ -47,7 +71,56 @@ function collectSoon(bytes) {
   return filler.length;
 }
 const withPackFile = (${createPackFileReader.toString()})(require('node:fs'));
+${chunkerSource()}
+const createFileJobRunner = ${createFileJobRunner.toString()};
+const gear = new Uint32Array(workerData.gear);
+const runFileJob = createFileJobRunner({
+  fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey,
+  newChunker: (params) => new Chunker(gear, params),
+});
+const toWire = (c) => ({ id: c.id, buffer: c.bytes.buffer, offset: c.bytes.byteOffset, length: c.bytes.length, rawLength: c.rawLength, sealed: c.sealed });
+// File jobs: chunks sent and not yet acknowledged, and the job waiting for an acknowledgement.
+const jobs = new Map();
+function fileJob(msg) {
+  const state = { unacked: 0, wake: undefined, stop: false };
+  jobs.set(msg.seq, state);
+  // The last chunk travels with the result: a one-chunk file costs one message and no acknowledgement.
+  let held;
+  const emit = async (chunk) => {
+    if (held !== undefined) {
+      while (state.unacked >= workerData.jobCredits) await new Promise((resolve) => (state.wake = resolve));
+      if (state.stop) throw new Error('file job cancelled');
+      state.unacked++;
+      parentPort.postMessage({ seq: msg.seq, chunk: toWire(held) }, [held.bytes.buffer]);
+    }
+    held = chunk;
+  };
+  runFileJob(msg.job, emit).then(
+    (result) => {
+      jobs.delete(msg.seq);
+      const last = held === undefined ? undefined : toWire(held);
+      parentPort.postMessage({ seq: msg.seq, result: { ...result, last } }, last ? [last.buffer] : []);
+      collectSoon(result.size);
+    },
+    (err) => {
+      jobs.delete(msg.seq);
+      parentPort.postMessage({ seq: msg.seq, error: String((err && err.message) || err), errno: err && typeof err.code === 'string' ? err.code : undefined });
+    },
+  );
+}
 parentPort.on('message', (msg) => {
+  if (msg.op === 'ack') {
+    const state = jobs.get(msg.job);
+    if (state) {
+      state.unacked--;
+      if (msg.stop) state.stop = true;
+      const wake = state.wake;
+      state.wake = undefined;
+      if (wake) wake();
+    }
+    return;
+  }
+  if (msg.op === 'file') return fileJob(msg);
   try {
     if (msg.op === 'seal') {
       const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
@@ -100,6 +173,8 @@ function transferable(data: Uint8Array): ArrayBuffer {
 export interface PoolKeys {
   encKey: Uint8Array;
   macKey: Uint8Array;
+  /** The repository's chunker gear table (file jobs chunk in the workers). */
+  gear?: Uint32Array;
 }
 
 /** Default pool size: one worker per core, at most 4 (the main thread mostly waits on them). */
@@ -149,21 +224,56 @@ export class WorkerPool {
     const worker = new Worker(workerSource(), {
       eval: true,
       resourceLimits: { maxYoungGenerationSizeMb: 1 },
-      workerData: { zstdPath: ZSTD_BINDING, zstdLevel: ZSTD_LEVEL, encKey: this.keys.encKey, macKey: this.keys.macKey },
+      workerData: {
+        zstdPath: ZSTD_BINDING,
+        zstdLevel: ZSTD_LEVEL,
+        encKey: this.keys.encKey,
+        macKey: this.keys.macKey,
+        gear: this.keys.gear ?? new Uint32Array(256),
+        jobCredits: JOB_CREDITS,
+      },
     });
-    worker.on('message', (msg: { seq: number; result?: unknown; error?: string }) => {
+    worker.on('message', (msg: { seq: number; result?: unknown; error?: string; errno?: string; chunk?: WireChunk }) => {
       const waiter = this.pending.get(msg.seq);
+      if (msg.chunk !== undefined) {
+        if (waiter) this.deliver(waiter, fromWire(msg.chunk), (stop) => worker.postMessage({ op: 'ack', job: msg.seq, stop }));
+        return;
+      }
       this.pending.delete(msg.seq);
       this.load[i] = (this.load[i] ?? 1) - 1;
       if (this.load[i] === 0) worker.unref();
       if (!waiter) return;
-      if (msg.error !== undefined) waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
-      else waiter.resolve(msg.result);
+      if (msg.error !== undefined) {
+        // File jobs fail with the read error itself (errno kept), for the source to name.
+        if (waiter.onChunk) waiter.reject(Object.assign(new Error(msg.error), msg.errno ? { code: msg.errno } : {}));
+        else waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
+      } else if (waiter.onChunk) {
+        const { last, ...result } = msg.result as FileJobResult & { last?: WireChunk };
+        if (last) this.deliver(waiter, fromWire(last));
+        (waiter.chain ?? Promise.resolve()).then(() => waiter.resolve(result), waiter.reject);
+      } else waiter.resolve(msg.result);
     });
     worker.on('error', (err) => this.failAll(err));
     worker.unref();
     this.workers.push(worker);
     this.load.push(0);
+  }
+
+  /**
+   * Hands a file job's chunk to its consumer after the previous one. `taken` (the acknowledgement
+   * the worker waits for) runs even when the consumer fails, then telling the worker to stop.
+   */
+  private deliver(waiter: Pending, chunk: JobChunk, taken?: (stop: boolean) => void): void {
+    const onChunk = waiter.onChunk as NonNullable<Pending['onChunk']>;
+    const chain = (waiter.chain ?? Promise.resolve()).then(() => onChunk(chunk));
+    waiter.chain = chain;
+    chain.then(
+      () => taken?.(false),
+      (err: unknown) => {
+        taken?.(true);
+        waiter.reject(err);
+      },
+    );
   }
 
   private failAll(err: unknown): void {
@@ -172,7 +282,7 @@ export class WorkerPool {
   }
 
   /** Runs a task on the least busy of the first `lanes` workers (started on first use). */
-  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number): Promise<T> {
+  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number, onChunk?: Pending['onChunk']): Promise<T> {
     if (this.closed) return Promise.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
     const want = Math.max(1, Math.min(lanes, this.size));
     while (this.workers.length < want) this.startOne();
@@ -183,7 +293,7 @@ export class WorkerPool {
     this.load[best] = (this.load[best] ?? 0) + 1;
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, ...(onChunk ? { onChunk } : {}) });
       worker.postMessage({ ...task, seq }, transfer);
     });
   }
@@ -225,6 +335,16 @@ export class WorkerPool {
       this.size,
     );
     return typeof r === 'string' ? r : new Uint8Array(r.buffer, r.offset, r.length);
+  }
+
+  /**
+   * Reads, hashes, chunks and (when `job.seal`) seals one local file in a worker. Chunks reach
+   * `onChunk` in file order, one at a time: the worker sends at most a few ahead of the ones
+   * `onChunk` has finished with. Rejects with the read failure (an Error with the errno `code`),
+   * or with what `onChunk` throws.
+   */
+  readFile(job: FileJob, onChunk: (chunk: JobChunk) => Promise<void> | void): Promise<FileJobResult> {
+    return this.run<FileJobResult>({ op: 'file', job }, [], this.size, onChunk);
   }
 
   /**

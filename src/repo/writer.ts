@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { PartMeta, ByteStream } from '../sources/source.js';
+import type { PartMeta, ByteStream, LocalFile } from '../sources/source.js';
 import type { ChunkerParams, PartEntry, SnapshotHeader, SnapshotSummary, SnapshotWriter, WriterOptions, WriterStats } from './api.js';
 import type { BufferPool } from './buffer-pool.js';
-import { Chunker } from './chunker.js';
+import { Chunker, resolveChunkerParams } from './chunker.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
@@ -72,12 +72,16 @@ export async function chunkStream(
 /** A snapshot being written; see SnapshotWriter in api.ts. */
 export class Writer implements SnapshotWriter {
   readonly stats: WriterStats = { partsNew: 0, partsReused: 0, bytesRead: 0, chunksNew: 0, chunksDeduped: 0, bytesAdded: 0 };
-  private readonly parts: PartEntry[] = [];
+  /** In snapshot order; a slot is reserved when a part is added and filled when it is done. */
+  private readonly parts: Array<PartEntry | undefined> = [];
+  /** File jobs still running in workers. */
+  private readonly jobs = new Set<Promise<unknown>>();
   private readonly names = new Set<string>();
   /** Parts recorded by reusePart: their chunks must still exist when the snapshot is committed. */
   private readonly reused: PartEntry[] = [];
   private readonly uploader: ChunkUploader;
   private readonly chunker: Chunker;
+  private readonly chunkerParams: ChunkerParams;
   private readonly signal: AbortSignal;
   private readonly onProgress: ((stats: WriterStats) => void) | undefined;
   private lastProgress = 0;
@@ -92,12 +96,9 @@ export class Writer implements SnapshotWriter {
   ) {
     this.signal = options.signal;
     this.onProgress = options.onProgress;
-    const params: ChunkerParams = { ...ctx.chunker, ...options.chunker };
-    if (options.chunker?.avgSize !== undefined) {
-      params.minSize = options.chunker.minSize ?? params.avgSize / 4;
-      params.maxSize = options.chunker.maxSize ?? params.avgSize * 8;
-    }
+    const params = resolveChunkerParams(ctx.chunker, options.chunker);
     this.chunker = new Chunker(ctx.gear, params);
+    this.chunkerParams = params;
     this.uploader = new ChunkUploader(ctx, this.signal);
   }
 
@@ -117,10 +118,15 @@ export class Writer implements SnapshotWriter {
     this.onProgress({ ...this.stats });
   }
 
+  /** Takes the next place in the snapshot for a part named `name`. */
+  private reserve(name: string): number {
+    if (this.names.has(name)) throw new RepriseError('REPRISE_INTERNAL', `part ${name} added twice to one snapshot`);
+    this.names.add(name);
+    return this.parts.push(undefined) - 1;
+  }
+
   private record(entry: PartEntry): PartEntry {
-    if (this.names.has(entry.name)) throw new RepriseError('REPRISE_INTERNAL', `part ${entry.name} added twice to one snapshot`);
-    this.names.add(entry.name);
-    this.parts.push(entry);
+    this.parts[this.reserve(entry.name)] = entry;
     return entry;
   }
 
@@ -180,10 +186,44 @@ export class Writer implements SnapshotWriter {
     return entry;
   }
 
+  async addLocalFile(meta: PartMeta, file: LocalFile): Promise<PartEntry> {
+    this.assertOpen();
+    const slot = this.reserve(meta.name);
+    const job = (async () => {
+      await this.ensureFreshIndex();
+      const chunks: string[] = [];
+      const params = this.chunkerParams;
+      const request = { path: file.path, minSize: params.minSize, avgSize: params.avgSize, maxSize: params.maxSize, seal: this.uploader.sealInWorkers };
+      let result: { size: number; sha256: string };
+      try {
+        result = await this.ctx.pool.readFile(request, async (chunk) => {
+          chunks.push(chunk.id);
+          this.stats.bytesRead += chunk.rawLength;
+          await this.uploader.accept(chunk, BLOB_TYPE.data);
+          this.progress();
+        });
+      } catch (err) {
+        // Failures of the repository side are RepriseErrors; anything else is the read itself.
+        throw err instanceof RepriseError || !(err instanceof Error) ? err : file.unreadable(err);
+      }
+      this.stats.partsNew++;
+      const entry: PartEntry = { ...meta, chunks, size: result.size, sha256: result.sha256 };
+      this.parts[slot] = entry;
+      return entry;
+    })();
+    this.jobs.add(job);
+    job.then(
+      () => this.jobs.delete(job),
+      () => this.jobs.delete(job),
+    );
+    return job;
+  }
+
   async commit(header: SnapshotHeader): Promise<SnapshotSummary> {
     this.assertOpen();
     try {
       await this.ensureFreshIndex();
+      await Promise.all(this.jobs);
       for (const part of this.reused) {
         const missing = part.chunks.find((id) => !this.uploader.known(id));
         if (missing !== undefined) {
@@ -192,7 +232,8 @@ export class Writer implements SnapshotWriter {
           });
         }
       }
-      const treeBytes = encodeTree(this.parts);
+      const parts = this.parts as PartEntry[];
+      const treeBytes = encodeTree(parts);
       const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
       const treeResult = await chunkStream(this.ctx.buffers, this.chunker, [treeBytes], this.signal, async (data) => {
         tree.chunks.push(await this.uploader.store(data, BLOB_TYPE.tree));
@@ -204,9 +245,9 @@ export class Writer implements SnapshotWriter {
         ...header,
         time: new Date(this.ctx.now()).toISOString(),
         host: this.ctx.hostname,
-        parts: this.parts.length,
-        size: this.parts.reduce((sum, p) => sum + p.size, 0),
-        content: contentHash(this.parts),
+        parts: parts.length,
+        size: parts.reduce((sum, p) => sum + p.size, 0),
+        content: contentHash(parts),
       });
       this.sync();
       // `added` in the file counts packs and index files: the snapshot file's own size is known only once sealed.
@@ -224,6 +265,9 @@ export class Writer implements SnapshotWriter {
 
   async abort(): Promise<void> {
     this.done = true;
-    await this.uploader.abandon();
+    // Abandoning first makes running file jobs fail at their next chunk instead of reading on.
+    const abandoned = this.uploader.abandon();
+    await Promise.allSettled(this.jobs);
+    await abandoned;
   }
 }

@@ -35,9 +35,21 @@ export interface PartMeta {
   extra?: Record<string, unknown>;
 }
 
+/** A part's content that is a regular file on this machine, which the engine may read itself. */
+export interface LocalFile {
+  path: string;
+  /** The source's error for a failure to read it (`cause` carries the errno `code` when there is one). */
+  unreadable: (cause: Error) => Error;
+}
+
 export interface DumpPart extends PartMeta {
   /** For `file` parts: opens the content. Called at most once; not called when the engine reuses content. */
   open?: () => ByteStream;
+  /**
+   * For `file` parts whose content is a local regular file: the engine may read it in a worker
+   * thread instead of calling `open()` (reads, hashing and chunking then use every core).
+   */
+  localFile?: LocalFile;
 }
 
 export interface RestorePart extends PartMeta {

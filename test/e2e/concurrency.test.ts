@@ -90,8 +90,12 @@ describe('crashes and concurrent runs lose nothing', () => {
     // Start forget once the backup holds its lock, so the two really overlap.
     const locks = path.join(ws.dir, 'repo/locks');
     const deadline = Date.now() + 20_000;
-    while (!(existsSync(locks) && allFiles(locks).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const forget = await ws.run('forget', '--keep-last', '1', '--prune', '--json');
+    // A lock is there once renamed into place (the temp file of its atomic write does not count).
+    const held = () => existsSync(locks) && allFiles(locks).some((f) => !path.basename(f).startsWith('.tmp-'));
+    while (!held() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    // Paused while forget runs (well within the lock's freshness), so the backup cannot finish first.
+    running.kill('SIGSTOP');
+    const forget = await ws.run('forget', '--keep-last', '1', '--prune', '--json').finally(() => running.kill('SIGCONT'));
     const code = await runningExit;
     expect(code).toBe(0);
     expect(forget.code, forget.stdout).toBe(11);

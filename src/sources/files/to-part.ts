@@ -1,5 +1,6 @@
 import type { DumpPart } from '../source.js';
 import { FileReadStream } from './file-stream.js';
+import { sourceUnreadable } from './fs-errors.js';
 import { readSmallFile, SMALL_FILE_MAX } from './small-file.js';
 import type { WalkEntry } from './walk.js';
 
@@ -27,6 +28,7 @@ export function toDumpPart(entry: WalkEntry, signal: AbortSignal): DumpPart {
     const abs = entry.abs;
     const size = Number(st.size);
     part.open = () => (size <= SMALL_FILE_MAX ? readSmallFile(abs, size, signal) : new FileReadStream(abs, { signal }));
+    part.localFile = { path: abs, unreadable: (cause) => sourceUnreadable(abs, cause) };
   }
   return part;
 }
