@@ -1,12 +1,26 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
+import { forwardedRequestHeaders, forwardedResponseHeaders } from './forward-headers.js';
 
 export interface ForwardError extends Error {
   code?: string;
 }
+
+export interface ForwardHooks {
+  /**
+   * The upstream could not be reached or failed mid-way; the hook decides what to answer (the
+   * response may already be under way). Not called for requests whose client went away.
+   */
+  onError(err: ForwardError, req: IncomingMessage, res: ServerResponse): void;
+  /** The upstream answered (status and headers received). */
+  onResponse(): void;
+}
+
+// The exchanges in flight on a client connection, so that one listener per connection (rather
+// than one per request) cancels them when the client goes away.
+const inFlight = Symbol('reprise.gate.inFlight');
+type ClientSocket = Socket & { [inFlight]?: Set<Exchange> };
 
 /**
  * Forwards HTTP requests to one upstream over a keep-alive pool (undici), streaming both bodies.
@@ -15,45 +29,30 @@ export interface ForwardError extends Error {
 export class Forwarder {
   private readonly pool: Pool;
 
-  constructor(upstream: URL, connections = 128) {
+  constructor(
+    upstream: URL,
+    readonly hooks: ForwardHooks,
+    connections = 128,
+  ) {
     this.pool = new Pool(upstream.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
   }
 
-  /**
-   * Sends `req` upstream and streams the answer into `res`; calls `onError` when the upstream
-   * cannot be reached or fails mid-way (the caller decides what to answer), `onResponse` when the
-   * upstream answered. Never throws.
-   */
-  forward(req: IncomingMessage, res: ServerResponse, onError: (err: ForwardError) => void, onResponse?: () => void): void {
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    let failed = false;
-    const fail = (err: ForwardError): void => {
-      if (failed) return;
-      failed = true;
-      onError(err);
-    };
-    this.pool.stream(
-      {
-        path: req.url ?? '/',
-        method: req.method as 'GET',
-        headers: requestHeaders(req),
-        body: hasBody ? req : null,
-        opaque: res,
-      },
-      ({ statusCode, headers, opaque }) => {
-        onResponse?.();
-        const out = opaque as ServerResponse;
-        out.writeHead(statusCode, responseHeaders(headers as Record<string, string | string[] | undefined>));
-        return out;
-      },
-      (err) => {
-        if (err) fail(normalise(err));
-      },
-    );
-    // A client that goes away must not leave the upstream request running.
-    res.on('close', () => {
-      if (!res.writableFinished) req.destroy();
+  /** Sends `req` upstream and streams the answer into `res`. Never throws (errors go to the hooks). */
+  forward(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket as ClientSocket;
+    const { headers, hasBody } = forwardedRequestHeaders(req.rawHeaders, {
+      remoteAddress: socket.remoteAddress ?? '',
+      localPort: socket.localPort,
+      encrypted: 'encrypted' in socket && socket.encrypted === true,
     });
+    const exchange = new Exchange(this.hooks, req, res, socket);
+    let exchanges = socket[inFlight];
+    if (exchanges === undefined) {
+      exchanges = socket[inFlight] = new Set();
+      socket.once('close', cancelAll);
+    }
+    exchanges.add(exchange);
+    this.pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: hasBody ? req : null }, exchange);
   }
 
   /** Closes pooled connections. Idempotent; never throws. */
@@ -62,39 +61,74 @@ export class Forwarder {
   }
 }
 
-function requestHeaders(req: IncomingMessage): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  const listed = connectionListed(req.headers.connection);
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    headers[name] = value;
+function cancelAll(this: ClientSocket): void {
+  const exchanges = this[inFlight];
+  if (exchanges === undefined) return;
+  for (const exchange of exchanges) exchange.cancel();
+  exchanges.clear();
+}
+
+/**
+ * One request/response pair, as an undici dispatch handler. The raw-header callbacks (onHeaders,
+ * onData…) are used rather than the controller-based ones because undici wraps those in an
+ * adapter that parses the response headers into an object per request; raw headers go straight
+ * into res.writeHead.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private cancelled = false;
+
+  constructor(
+    private readonly hooks: ForwardHooks,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly socket: ClientSocket,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    // Cancelled while it waited for a pooled connection.
+    if (this.cancelled) abort(new Error('client closed the connection'));
   }
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
-  headers['x-forwarded-proto'] ??= 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
-  if (req.headers.host !== undefined) headers['x-forwarded-host'] ??= req.headers.host;
-  headers['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
-  return headers;
-}
 
-function responseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const connection = headers.connection;
-  const listed = connectionListed(Array.isArray(connection) ? connection.join(',') : connection);
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    out[name] = value;
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.hooks.onResponse();
+    this.resumeUpstream = resume;
+    this.res.writeHead(statusCode, forwardedResponseHeaders(rawHeaders));
+    return true;
   }
-  return out;
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    // A slow client: undici stops reading the upstream until the client has taken this in.
+    this.res.once('drain', this.resumeUpstream!);
+    return false;
+  }
+
+  onComplete(): void {
+    this.settle();
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    this.settle();
+    if (this.cancelled) return;
+    this.hooks.onError(withCode(err), this.req, this.res);
+  }
+
+  /** The client went away: stop the upstream request too. */
+  cancel(): void {
+    this.cancelled = true;
+    this.abortUpstream?.(new Error('client closed the connection'));
+  }
+
+  private settle(): void {
+    this.socket[inFlight]?.delete(this);
+  }
 }
 
-function connectionListed(connection: string | undefined): Set<string> | undefined {
-  if (!connection) return undefined;
-  return new Set(connection.split(',').map((t) => t.trim().toLowerCase()));
-}
-
-function normalise(err: Error): ForwardError {
+function withCode(err: Error): ForwardError {
   const e = err as ForwardError & { cause?: { code?: string } };
   if (!e.code && e.cause?.code) e.code = e.cause.code;
   return e;

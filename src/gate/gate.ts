@@ -61,7 +61,6 @@ export async function startGate(options: GateOptions): Promise<Gate> {
   upstreamHealth.start();
   // HTTP goes through undici's pool (measured ~1.5× less CPU per request than node:http's client);
   // WebSocket upgrades through http-proxy-3, which handles the upgrade handshake and piping.
-  const forwarder = new Forwarder(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const proxy = createProxyServer({ target: upstream.origin, xfwd: true, ws: true, agent });
   let stopping = false;
@@ -89,10 +88,20 @@ export async function startGate(options: GateOptions): Promise<Gate> {
     client: req.socket.remoteAddress ?? 'unknown',
   });
 
-  // Without a health URL, requests are the probe: once one gets an answer, the upstream is back.
-  const onUpstreamAnswer = (): void => {
-    if (!options.healthUrl && !upstreamHealth.up) upstreamHealth.observe(true);
-  };
+  const forwarder = new Forwarder(upstream, {
+    // Without a health URL, requests are the probe: once one gets an answer, the upstream is back.
+    onResponse: () => {
+      if (!options.healthUrl && !upstreamHealth.up) upstreamHealth.observe(true);
+    },
+    onError: (err, req, res) => {
+      const code = err.code ?? '';
+      const refused = CONNECTION_ERRORS.has(code);
+      if (refused && !options.healthUrl) upstreamHealth.observe(false, code);
+      if (res.headersSent) return void res.destroy();
+      if (refused) return writeReply(res, downReply(req), req.method ?? 'GET');
+      writeReply(res, jsonReply(502, { error: 'bad_gateway', message: `upstream error: ${code || err.message}` }), req.method ?? 'GET');
+    },
+  });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = pathOf(req.url ?? '/');
@@ -107,14 +116,7 @@ export async function startGate(options: GateOptions): Promise<Gate> {
       if (reply) return writeReply(res, reply, req.method ?? 'GET');
     }
     if (!upstreamHealth.up && options.healthUrl) return writeReply(res, downReply(req), req.method ?? 'GET');
-    forwarder.forward(req, res, (err) => {
-      const code = err.code ?? '';
-      const refused = CONNECTION_ERRORS.has(code);
-      if (refused && !options.healthUrl) upstreamHealth.observe(false, code);
-      if (res.headersSent) return void res.destroy();
-      if (refused) return writeReply(res, downReply(req), req.method ?? 'GET');
-      writeReply(res, jsonReply(502, { error: 'bad_gateway', message: `upstream error: ${code || err.message}` }), req.method ?? 'GET');
-    }, onUpstreamAnswer);
+    forwarder.forward(req, res);
   };
 
   const upgraded = new Set<Duplex>();

@@ -19,6 +19,8 @@ let python: Spawned;
 let node: { server: Server; base: string; release: () => void };
 const stops: AbortController[] = [];
 let healthStatus = 200;
+// Resolved when the upstream sees the held request's connection close.
+let heldClosed: Promise<void> = Promise.resolve();
 
 /** A Node upstream: echoes headers, streams on demand, hashes uploads, echoes WebSocket messages. */
 async function nodeUpstream(): Promise<typeof node> {
@@ -29,6 +31,13 @@ async function nodeUpstream(): Promise<typeof node> {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first\n');
       release = () => res.end('second\n');
+      return;
+    }
+    if (req.url === '/hold') {
+      // Answers headers, then never finishes: only a cancelled upstream request ends it.
+      heldClosed = new Promise((resolve) => res.on('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('held\n');
       return;
     }
     if (req.url === '/upload') {
@@ -161,6 +170,16 @@ describe('gate', () => {
     const b = await get();
     agent.destroy();
     expect(a).toBe(b);
+  });
+
+  it('cancels the upstream request when the client goes away', async () => {
+    const gate = await gateFor(node.base);
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${gate.address.port}/hold`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    expect(Buffer.from((await reader.read()).value!).toString()).toBe('held\n');
+    controller.abort();
+    await heldClosed;
   });
 
   it('upgrades WebSockets through the gate', async () => {
