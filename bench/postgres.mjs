@@ -164,13 +164,18 @@ if (hasCli) {
 
 // --- Restore into new databases.
 console.log('\n## restore');
+// Each timed restore starts from a checkpoint: the previous one's dirty pages must not be flushed on the next one's time.
+const checkpoint = () => psql('postgres', 'CHECKPOINT');
 psql('postgres', `CREATE DATABASE ${BASELINE_RESTORED}`);
+checkpoint();
 const pgr = await timed('pg_restore', ['-j2', '-d', `${SERVER}/${BASELINE_RESTORED}`, path.join(work, 'dump2.fc')]);
 console.log(`pg_restore -j2 (from -Fc): ${fmt(pgr.seconds)} s`);
 psql('postgres', `CREATE DATABASE ${FLOOR_RESTORED}`);
+checkpoint();
 const floorRestore = await timed('pg_restore', ['-j2', '-d', `${SERVER}/${FLOOR_RESTORED}`, floorDir]);
 console.log(`floor: pg_restore -j2 from the -Fd -Z0 directory ${fmt(floorRestore.seconds)} s = ${fmt(floorRestore.seconds / pgr.seconds, 3)}× pg_restore -j2 from -Fc`);
 if (hasCli) {
+  checkpoint();
   const rest = await r('restore', 'app', '--to', `${SERVER}/${RESTORED}`);
   peaks.push(['restore', rest.peakRssMiB]);
   ratio('wall time', rest.seconds, 'pg_restore -j2', pgr.seconds, ' s');

@@ -165,6 +165,39 @@ describe('postgres source: failures are clear errors with hints, before any part
     }
   });
 
+  it('pg_dump dying while a table is stored as it is written → that part throws REPRISE_TOOL_FAILED, never ends short', async () => {
+    const big = randomName('reprise_pg_fail_big');
+    await createDb(big);
+    try {
+      // ~100 MB: pg_dump is still writing the table when its first bytes are read.
+      await sql(big, 'CREATE UNLOGGED TABLE big (id int, payload text); INSERT INTO big SELECT g, repeat(md5(g::text), 5) FROM generate_series(1, 600000) g;');
+      let bytes = 0;
+      let partError: unknown;
+      const err = await (async () => {
+        for await (const part of pgSource({ url: dbUrl(big), globals: false }).dump(signal)) {
+          if (!/\/\d+\.dat$/.test(part.name)) continue;
+          try {
+            for await (const chunk of part.open?.() ?? []) {
+              if (bytes === 0) await sql('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'", [big]);
+              bytes += (chunk as Uint8Array).length;
+            }
+          } catch (e) {
+            partError = e;
+            throw e;
+          }
+        }
+      })().catch((e: unknown) => e);
+      // The part's own stream fails: a consumer storing it can never take a short read for the table.
+      expect(isRepriseError(partError, 'REPRISE_TOOL_FAILED')).toBe(true);
+      expect(err).toBe(partError);
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThan(90 * 2 ** 20);
+      expect(await tmpLeftovers()).toEqual([]);
+    } finally {
+      await dropDb(big);
+    }
+  });
+
   it('a pg_restore error → REPRISE_TOOL_FAILED, and nothing is left under the target name', async () => {
     const src = pgSource({ url: dbUrl(db) });
     const info = await src.inspect(signal);
