@@ -49,13 +49,27 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
   }
 
   // Packs are read while the snapshots are checked: they need only the index, and the workers
-  // would otherwise wait for the part lists to be loaded and decoded on this thread.
-  const [snapshotPacks, read] = await settleBoth(
-    checkSnapshots(ctx, errors, affected, signal),
-    options.readData !== undefined && options.readData !== false
-      ? verifyPacks(ctx, choosePacks(ctx, stored, options.readData), errors, damaged, options)
-      : Promise.resolve({ packsChecked: 0, bytesChecked: 0 }),
-  );
+  // would otherwise wait for the part lists to be loaded and decoded on this thread. A failed
+  // snapshot listing stops the reading (it is what the check throws).
+  const stopReading = new AbortController();
+  const abort = (): void => stopReading.abort(signal?.reason);
+  signal?.addEventListener('abort', abort, { once: true });
+  const { readData } = options;
+  let snapshotPacks: Map<string, Set<string>>;
+  let read: { packsChecked: number; bytesChecked: number };
+  try {
+    [snapshotPacks, read] = await settleBoth(
+      checkSnapshots(ctx, errors, affected, signal).catch((err: unknown) => {
+        stopReading.abort(err);
+        throw err;
+      }),
+      readData !== undefined && readData !== false
+        ? verifyPacks(ctx, choosePacks(ctx, stored, readData), errors, damaged, { ...options, signal: stopReading.signal })
+        : Promise.resolve({ packsChecked: 0, bytesChecked: 0 }),
+    );
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
 
   for (const [id, packs] of snapshotPacks) for (const pack of packs) if (damaged.has(pack)) affected.add(id);
   return {
