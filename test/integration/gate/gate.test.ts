@@ -40,6 +40,10 @@ async function nodeUpstream(): Promise<typeof node> {
       res.write('held\n');
       return;
     }
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-length': payload.length });
+      return void res.end(payload);
+    }
     if (req.url === '/upload') {
       const hash = createHash('sha256');
       req.on('data', (c: Buffer) => hash.update(c));
@@ -170,6 +174,24 @@ describe('gate', () => {
     const b = await get();
     agent.destroy();
     expect(a).toBe(b);
+  });
+
+  it('gives a client that stops reading for a while every byte', async () => {
+    const gate = await gateFor(node.base);
+    const digest = await new Promise<string>((resolve, reject) => {
+      httpRequest(`http://127.0.0.1:${gate.address.port}/big`, (res) => {
+        res.pause();
+        setTimeout(() => {
+          const hash = createHash('sha256');
+          res.on('data', (c: Buffer) => hash.update(c));
+          res.on('end', () => resolve(hash.digest('hex')));
+          res.resume();
+        }, 300);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(digest).toBe(createHash('sha256').update(payload).digest('hex'));
   });
 
   it('cancels the upstream request when the client goes away', async () => {
