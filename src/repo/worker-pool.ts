@@ -363,6 +363,12 @@ export class WorkerPool {
     return this.size;
   }
 
+  /** Starts every worker now rather than at first use, so their start-up overlaps the caller's own work. Idempotent. */
+  startAll(): void {
+    if (this.closed) return;
+    while (this.workers.length < this.size) this.startOne();
+  }
+
   /** Verifies a whole pack against its `indexed` entries in a worker (the pack bytes are transferred). */
   verifyPack(pack: Uint8Array, indexed: readonly PackEntry[]): Promise<PackVerification> {
     const owned = ownsBuffer(pack) ? pack : pack.slice();
