@@ -70,9 +70,11 @@ function startPgDump(config: PostgresSourceConfig, plan: DumpPlan, db: DatabaseF
  * tablespaces; when readable) then `<db>/<file>` for each file of `pg_dump -Fd -Z0 -j N`. Each
  * table's data file is yielded as soon as pg_dump starts it and read while pg_dump writes it
  * (DumpFollower), so storing overlaps dumping; `toc.dat` and large objects follow once pg_dump has
- * succeeded. A pg_dump that fails makes the part being read (or the iteration) throw
- * REPRISE_TOOL_FAILED, never end as if complete; one that fails before writing any data (a lock
- * not granted, a permission) yields no part at all, globals included. Files are removed from the
+ * succeeded. A pg_dump that fails makes the part being read, or at the latest the iteration before
+ * it ends, throw REPRISE_TOOL_FAILED (pg_dump writes a table's COPY terminator before it checks
+ * the COPY's outcome, so that part may end first): a consumer that commits only after the whole
+ * iteration never commits a failed dump. One that fails before writing any data (a lock not
+ * granted, a permission) yields no part at all, globals included. Files are removed from the
  * private temp folder (0700) once read, the folder when the iteration ends, fails or is abandoned;
  * abort or abandon kills pg_dump and its workers. Throws as planDump, REPRISE_TOOL_FAILED,
  * REPRISE_ABORTED.

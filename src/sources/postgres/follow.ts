@@ -19,8 +19,9 @@ type Exit = { ok: true } | { ok: false; error: unknown };
  * reads them as they grow, so that they can be stored before the dump is over. A file is complete
  * when pg_dump has exited successfully or, for a table's data (`<id>.dat`), once it ends with the
  * COPY terminator (no data line can be `\.`, and pg_dump writes nothing after it). A failed
- * pg_dump makes every read and wait throw its error: a followed file never ends early as if it
- * were complete.
+ * pg_dump makes every later read, listing and `done()` throw its error. pg_dump writes the
+ * terminator before it checks the COPY's outcome, so a file may end at its terminator and the run
+ * fail after: only `done()` says the dump is good.
  */
 export class DumpFollower {
   private exit: Exit | undefined;

@@ -165,7 +165,7 @@ describe('postgres source: failures are clear errors with hints, before any part
     }
   });
 
-  it('pg_dump dying while a table is stored as it is written → that part throws REPRISE_TOOL_FAILED, never ends short', async () => {
+  it('pg_dump dying while a table is stored as it is written → REPRISE_TOOL_FAILED before the dump can end', async () => {
     const big = randomName('reprise_pg_fail_big');
     await createDb(big);
     try {
@@ -187,9 +187,10 @@ describe('postgres source: failures are clear errors with hints, before any part
           }
         }
       })().catch((e: unknown) => e);
-      // The part's own stream fails: a consumer storing it can never take a short read for the table.
-      expect(isRepriseError(partError, 'REPRISE_TOOL_FAILED')).toBe(true);
-      expect(err).toBe(partError);
+      // The dump fails, from the part being read, or at the latest before the iteration ends (pg_dump
+      // writes the COPY terminator before it checks the COPY's outcome): nothing can commit a short table.
+      expect(isRepriseError(err, 'REPRISE_TOOL_FAILED')).toBe(true);
+      if (partError !== undefined) expect(partError).toBe(err);
       expect(bytes).toBeGreaterThan(0);
       expect(bytes).toBeLessThan(90 * 2 ** 20);
       expect(await tmpLeftovers()).toEqual([]);
