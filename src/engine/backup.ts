@@ -9,7 +9,7 @@ import { tracked } from './tracked.js';
 
 /** Local files read by workers at once, and their bytes: enough to keep every worker busy. */
 const LOCAL_FILES_IN_FLIGHT = 64;
-const LOCAL_BYTES_IN_FLIGHT = 16 << 20;
+const LOCAL_BYTES_IN_FLIGHT = 8 << 20;
 
 export interface BackupResult {
   source: string;

@@ -33,7 +33,11 @@ export interface FileJobResult {
 }
 
 /** Reads one file: a read failure is thrown as an Error with the errno `code` when there is one. */
-export type FileJobRunner = (job: FileJob, emit: (chunk: JobChunk) => Promise<void>) => Promise<FileJobResult>;
+export interface FileJobRunner {
+  run(job: FileJob, emit: (chunk: JobChunk) => Promise<void>): Promise<FileJobResult>;
+  /** Takes back blob buffers the main thread is done with (kept up to a few MiB). */
+  reuse(buffers: ArrayBuffer[]): void;
+}
 
 export interface FileJobDeps {
   fs: typeof import('node:fs');
@@ -48,6 +52,7 @@ export interface FileJobDeps {
 export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
   const { fs, crypto, codec } = deps;
   const READ_SIZE = 1 << 20;
+  const SPARE_BUDGET = 4 << 20;
   // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the tree.
   // O_NONBLOCK: a file swapped for a FIFO does not hang the backup.
   const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
@@ -57,7 +62,7 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
   const spare: Buffer[] = [];
   function release(buf: Buffer): void {
     // A buffer sent whole to the main thread is detached (byteLength 0): it is gone, not spare.
-    if (buf.buffer.byteLength === READ_SIZE && spare.length < 4) spare.push(buf);
+    if (buf.buffer.byteLength === READ_SIZE && spare.length < 2) spare.push(buf);
   }
 
   function concat(pieces: Uint8Array[], length: number): Uint8Array {
@@ -71,17 +76,39 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
     return out;
   }
 
+  // Blob buffers come in power-of-two sizes and come back from the main thread once packed
+  // (`reuse`), so sealing allocates almost nothing once the backup is under way.
+  const blobSpares = new Map<number, ArrayBuffer[]>();
+  let spareBytes = 0;
+  function blobBuffer(length: number): Uint8Array {
+    const size = 2 ** Math.max(12, Math.ceil(Math.log2(length)));
+    const spare = blobSpares.get(size)?.pop();
+    if (spare) spareBytes -= size;
+    return new Uint8Array(spare ?? new ArrayBuffer(size));
+  }
+
   function toChunk(job: FileJob, data: Uint8Array): JobChunk {
     if (!job.seal) {
       // Own buffer, so it can be transferred without taking the rest of a read buffer along.
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
       return { id: codec.mac(deps.macKey, own), bytes: own, rawLength: own.length, sealed: false };
     }
-    const { id, blob } = codec.sealChunk(deps.encKey, deps.macKey, data);
+    // A sealed blob is at most 29 bytes longer than its chunk (nonce, flag, tag).
+    const { id, blob } = codec.sealChunk(deps.encKey, deps.macKey, data, blobBuffer(data.length + 29));
     return { id, bytes: blob, rawLength: data.length, sealed: true };
   }
 
-  return async function runFileJob(job, emit) {
+  function reuse(buffers: ArrayBuffer[]): void {
+    for (const buffer of buffers) {
+      if (spareBytes + buffer.byteLength > SPARE_BUDGET) return;
+      const list = blobSpares.get(buffer.byteLength) ?? [];
+      list.push(buffer);
+      blobSpares.set(buffer.byteLength, list);
+      spareBytes += buffer.byteLength;
+    }
+  }
+
+  async function run(job: FileJob, emit: (chunk: JobChunk) => Promise<void>): Promise<FileJobResult> {
     const fd = fs.openSync(job.path, OPEN_FLAGS);
     try {
       const st = fs.fstatSync(fd);
@@ -133,5 +160,7 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
     } finally {
       fs.closeSync(fd);
     }
-  };
+  }
+
+  return { run, reuse };
 }

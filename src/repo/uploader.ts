@@ -14,7 +14,7 @@ const INLINE_BELOW = 64 << 10;
 /** Chunks handed to workers and not yet packed; bounds memory and keeps the workers busy. */
 const MAX_SEALING = 5;
 /** Packs being uploaded at once. */
-const MAX_UPLOADS = 2;
+const MAX_UPLOADS = 1;
 /** Chunks queued per worker above which the main thread seals inline. */
 const WORKER_BACKLOG = 4;
 /** Above this share of recent duplicates, ids are computed before sealing, so duplicates cost no compression. */
@@ -25,8 +25,8 @@ interface Sealing {
   rawLength: number;
   /** Already counted and reserved in pendingIds (id known at submit time). */
   reserved: boolean;
-  /** The buffers come from ctx.buffers' size classes and go back there once packed. */
-  recycle: boolean;
+  /** Where the chunk's buffer goes once packed or dropped: ctx.buffers, or back to the workers (file jobs). */
+  recycle: 'buffers' | 'workers';
   /** A sealed blob, or (in dedup-first mode) only the id and the chunk back, to seal if new. */
   sealed: Promise<{ id: string; blob: Uint8Array } | { id: string; data: Uint8Array }>;
 }
@@ -110,7 +110,7 @@ export class ChunkUploader {
         : this.ctx.pool.seal(data);
     }
     sealed.catch(() => undefined);
-    this.sealing.push({ type, rawLength, reserved: false, recycle: true, sealed });
+    this.sealing.push({ type, rawLength, reserved: false, recycle: 'buffers', sealed });
     await this.drain(MAX_SEALING);
     const id = sealed.then((s) => s.id);
     id.catch(() => undefined);
@@ -129,7 +129,7 @@ export class ChunkUploader {
   async accept(chunk: JobChunk, type: number): Promise<void> {
     this.check();
     const result = chunk.sealed ? { id: chunk.id, blob: chunk.bytes } : { id: chunk.id, data: chunk.bytes };
-    this.sealing.push({ type, rawLength: chunk.rawLength, reserved: false, recycle: false, sealed: Promise.resolve(result) });
+    this.sealing.push({ type, rawLength: chunk.rawLength, reserved: false, recycle: 'workers', sealed: Promise.resolve(result) });
     await this.drain(MAX_SEALING);
   }
 
@@ -154,7 +154,7 @@ export class ChunkUploader {
         ? Promise.resolve({ id, blob: this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, data, data.byteOffset === 0 ? new Uint8Array(data.buffer) : undefined) })
         : this.ctx.pool.seal(data);
     sealed.catch(() => undefined);
-    this.sealing.push({ type, rawLength, reserved: true, recycle: true, sealed });
+    this.sealing.push({ type, rawLength, reserved: true, recycle: 'buffers', sealed });
     await this.drain(MAX_SEALING);
   }
 
@@ -173,7 +173,7 @@ export class ChunkUploader {
         const dup = this.known(id);
         this.noteDuplicate(dup);
         if (dup) {
-          if (next.recycle) this.ctx.buffers.give('blob' in result ? result.blob.buffer : result.data.buffer);
+          this.recycle(next, 'blob' in result ? result.blob.buffer : result.data.buffer);
           continue;
         }
         this.pendingIds.add(id);
@@ -181,9 +181,14 @@ export class ChunkUploader {
       const sealed = 'blob' in result ? result.blob : this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, result.data, new Uint8Array(result.data.buffer));
       if (!this.pack.fits(sealed.length) && this.pack.count > 0) await this.closePack();
       this.pack.add(id, next.type, sealed, next.rawLength);
-      if (next.recycle) this.ctx.buffers.give(sealed.buffer);
+      this.recycle(next, sealed.buffer);
       if (this.pack.size >= PACK_TARGET_SIZE) await this.closePack();
     }
+  }
+
+  private recycle(item: Sealing, buffer: ArrayBufferLike): void {
+    if (item.recycle === 'buffers') this.ctx.buffers.give(buffer);
+    else this.ctx.pool.reuse(buffer);
   }
 
   private async closePack(): Promise<void> {

@@ -48,6 +48,9 @@ interface Pending {
   chain?: Promise<void>;
 }
 
+/** Bytes of blob buffers held on the main thread until the next message to a worker takes them back. */
+const SPARES_IN_TRANSIT = 4 << 20;
+
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;
 
@@ -74,7 +77,7 @@ const withPackFile = (${createPackFileReader.toString()})(require('node:fs'));
 ${chunkerSource()}
 const createFileJobRunner = ${createFileJobRunner.toString()};
 const gear = new Uint32Array(workerData.gear);
-const runFileJob = createFileJobRunner({
+const fileJobs = createFileJobRunner({
   fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey,
   newChunker: (params) => new Chunker(gear, params),
 });
@@ -95,7 +98,7 @@ function fileJob(msg) {
     }
     held = chunk;
   };
-  runFileJob(msg.job, emit).then(
+  fileJobs.run(msg.job, emit).then(
     (result) => {
       jobs.delete(msg.seq);
       const last = held === undefined ? undefined : toWire(held);
@@ -109,6 +112,7 @@ function fileJob(msg) {
   );
 }
 parentPort.on('message', (msg) => {
+  if (msg.spares) fileJobs.reuse(msg.spares);
   if (msg.op === 'ack') {
     const state = jobs.get(msg.job);
     if (state) {
@@ -236,7 +240,12 @@ export class WorkerPool {
     worker.on('message', (msg: { seq: number; result?: unknown; error?: string; errno?: string; chunk?: WireChunk }) => {
       const waiter = this.pending.get(msg.seq);
       if (msg.chunk !== undefined) {
-        if (waiter) this.deliver(waiter, fromWire(msg.chunk), (stop) => worker.postMessage({ op: 'ack', job: msg.seq, stop }));
+        if (waiter) {
+          this.deliver(waiter, fromWire(msg.chunk), (stop) => {
+            const spares = this.takeSpares();
+            worker.postMessage({ op: 'ack', job: msg.seq, stop, spares }, spares);
+          });
+        }
         return;
       }
       this.pending.delete(msg.seq);
@@ -257,6 +266,28 @@ export class WorkerPool {
     worker.unref();
     this.workers.push(worker);
     this.load.push(0);
+  }
+
+  /** Blob buffers of file jobs the main thread is done with, on their way back to a worker. */
+  private spares: ArrayBuffer[] = [];
+  private spareBytes = 0;
+
+  /**
+   * Gives a file job's blob buffer back for the workers to seal into again (it travels with the
+   * next message to a worker). Only whole, power-of-two buffers are kept, up to a few MiB.
+   */
+  reuse(buffer: ArrayBufferLike): void {
+    const size = buffer.byteLength;
+    if (!(buffer instanceof ArrayBuffer) || size < 4096 || (size & (size - 1)) !== 0 || this.spareBytes + size > SPARES_IN_TRANSIT) return;
+    this.spares.push(buffer);
+    this.spareBytes += size;
+  }
+
+  private takeSpares(): ArrayBuffer[] {
+    const spares = this.spares;
+    this.spares = [];
+    this.spareBytes = 0;
+    return spares;
   }
 
   /**
@@ -294,7 +325,8 @@ export class WorkerPool {
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, ...(onChunk ? { onChunk } : {}) });
-      worker.postMessage({ ...task, seq }, transfer);
+      const spares = task.op === 'file' ? this.takeSpares() : [];
+      worker.postMessage({ ...task, seq, spares }, [...transfer, ...spares]);
     });
   }
 
