@@ -14,6 +14,8 @@ export interface RestoreRequest {
   /** Path or URL to restore into. */
   to: string;
   force: boolean;
+  /** Flush the restored data to stable storage before reporting success. */
+  sync?: boolean;
 }
 
 export interface RestoreOutcome {
@@ -71,6 +73,7 @@ export async function restoreSnapshot(runtime: Runtime, request: RestoreRequest)
         const result = await source.restore(restoreParts(repo, entries, signal, onBytes), {
           target: request.to,
           force: request.force,
+          sync: request.sync ?? false,
           info: snapshot.info,
           signal,
         });
@@ -90,22 +93,10 @@ export async function restoreSnapshot(runtime: Runtime, request: RestoreRequest)
   );
 }
 
-/** Files up to this size are read ahead whole, several at once, while earlier ones are written. */
-const PREFETCH_FILE_MAX = 1 << 20;
-/** Bounds of the read-ahead: bytes held and parts in the window. */
-const PREFETCH_BYTES = 32 << 20;
-const PREFETCH_PARTS = 64;
-
-interface Pending {
-  entry: PartEntry;
-  /** Whole content of a small file being read ahead (chunks verified), else undefined. */
-  prefetched?: Promise<Uint8Array[]>;
-}
-
 /**
- * The snapshot's parts as the source's restore reads them, content verified chunk by chunk.
- * Small files are read ahead (bounded window) so that many small reads overlap with writing;
- * large files stream. A read error surfaces when its part is consumed, in order.
+ * The snapshot's parts as the source's restore reads them. A file's content comes either as a
+ * stream verified chunk by chunk (`content`), or written straight into a new file by a worker
+ * thread (`writeFile`), which lets the source restore many files at once.
  */
 async function* restoreParts(
   repo: RepositoryHandle,
@@ -113,55 +104,22 @@ async function* restoreParts(
   signal: AbortSignal,
   onBytes: (n: number) => void,
 ): AsyncIterable<RestorePart> {
-  const window: Pending[] = [];
-  let windowBytes = 0;
-  let next = 0;
-  const fill = (): void => {
-    while (next < entries.length && window.length < PREFETCH_PARTS) {
-      const entry = entries[next] as PartEntry;
-      const small = entry.type === 'file' && entry.size <= PREFETCH_FILE_MAX;
-      if (small && window.length > 0 && windowBytes + entry.size > PREFETCH_BYTES) return;
-      next++;
-      if (small) {
-        windowBytes += entry.size;
-        const prefetched = collect(repo.readPart(entry, signal));
-        prefetched.catch(() => undefined); // rethrown when the part is consumed
-        window.push({ entry, prefetched });
-      } else {
-        window.push({ entry });
-      }
-    }
-  };
-  fill();
-  while (window.length > 0) {
-    const { entry, prefetched } = window.shift() as Pending;
+  for (const entry of entries) {
     const { chunks: _chunks, sha256: _sha, ...meta } = entry;
     if (entry.type !== 'file') {
-      fill();
       yield meta;
       continue;
     }
-    const content = prefetched
-      ? () => counted(replay(prefetched), onBytes)
-      : () => counted(repo.readPart(entry, signal), onBytes);
-    if (prefetched) {
-      // Wait for this file before refilling, so the window's byte budget really bounds memory.
-      await prefetched.catch(() => undefined);
-      windowBytes -= entry.size;
-    }
-    fill();
-    yield { ...meta, content };
+    yield {
+      ...meta,
+      content: () => counted(repo.readPart(entry, signal), onBytes),
+      writeFile: async (file) => {
+        const written = await repo.writePartFile(entry, file, signal);
+        onBytes(written);
+        return written;
+      },
+    };
   }
-}
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for await (const chunk of stream) out.push(chunk);
-  return out;
-}
-
-async function* replay(chunks: Promise<Uint8Array[]>): AsyncIterable<Uint8Array> {
-  yield* await chunks;
 }
 
 async function* counted(stream: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {

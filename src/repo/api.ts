@@ -1,4 +1,5 @@
 import type { Backend } from '../storage/backend.js';
+import type { FileTarget } from './reader.js';
 import type { ByteStream, LocalFile, PartMeta, SourceInfo } from '../sources/source.js';
 
 /**
@@ -186,6 +187,11 @@ export interface RepositoryHandle {
   loadSnapshot(idOrPrefix: string, signal?: AbortSignal): Promise<Snapshot>;
   /** The content of a part, each chunk verified; throws REPRISE_INTEGRITY on damage, never yields bad bytes. */
   readPart(part: PartEntry, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Writes the content of a part into a new local file in a worker thread, each chunk and the
+   * whole file verified first; see RestorePart.writeFile. Resolves to the bytes written.
+   */
+  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number>;
   /** Removes snapshot files (data stays until prune). Caller holds an exclusive lock. Idempotent. */
   forgetSnapshots(ids: string[], signal?: AbortSignal): Promise<void>;
   check(options?: CheckOptions): Promise<CheckReport>;

@@ -3,6 +3,7 @@ import { RepriseError } from '../core/errors.js';
 import type { PartEntry } from './api.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import { packKey } from './format.js';
+import type { FileToWrite, WriteFailure } from './file-writer.js';
 import type { ChunkLocation } from './index-store.js';
 
 /** One ranged read covering adjacent blobs of one pack. */
@@ -111,4 +112,65 @@ export async function readAll(ctx: RepoContext, ids: readonly string[], signal?:
   const pieces: Uint8Array[] = [];
   for await (const chunk of readChunks(ctx, ids, signal)) pieces.push(chunk);
   return Buffer.concat(pieces);
+}
+
+/** Where and how `writePartFile` creates the file. */
+export type FileTarget = Omit<FileToWrite, 'size' | 'sha256'>;
+
+let writeTokens = 0;
+
+/**
+ * Writes the content of `part` into a new file at `target.path` (created exclusively, mode 0600
+ * until finished), entirely in one worker thread: every chunk is verified before it is written,
+ * then the file's size and SHA-256, then owner, mode and times are set. On failure the file is
+ * removed. Resolves to the bytes written. Throws REPRISE_INTEGRITY naming the pack and chunk,
+ * REPRISE_STORAGE*, REPRISE_ABORTED, or (file system) an Error with the errno `code`.
+ */
+export async function writePartFile(ctx: RepoContext, part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number> {
+  throwIfAborted(signal);
+  const groups = planGroups(ctx, part.chunks);
+  const lane = ctx.pool.writerLane();
+  const token = ++writeTokens;
+  const file: FileToWrite = { ...target, size: part.size, sha256: part.sha256 };
+  const fetch = (i: number): Promise<Uint8Array> => {
+    const group = groups[i] as ReadGroup;
+    return ctx.backend.get(packKey(group.pack), { offset: group.offset, length: group.length }, signal).catch((err: unknown) => {
+      throw storageFailure(err, `read pack ${group.pack}`);
+    });
+  };
+  // The next group is fetched while the worker writes the current one.
+  let next = groups.length > 0 ? fetch(0) : Promise.resolve(new Uint8Array(0));
+  let outcome: { done?: number; failure?: WriteFailure } = {};
+  let started = false;
+  try {
+    for (let i = 0; i < Math.max(1, groups.length); i++) {
+      const bytes = await next;
+      if (i + 1 < groups.length) {
+        next = fetch(i + 1);
+        next.catch(() => undefined);
+      }
+      throwIfAborted(signal);
+      const group = groups[i];
+      const blobs = group ? group.blobs.map((b) => ({ id: b.id, at: b.at, length: b.length, pack: group.pack })) : [];
+      const last = i + 1 >= groups.length;
+      started = !last;
+      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, bytes, blobs });
+      if (outcome.failure) break;
+    }
+  } catch (err) {
+    // A fetch failed or the restore was cancelled mid-file: the worker closes and removes it.
+    if (started && !outcome.failure) await ctx.pool.writePiece(lane, { token, last: true, abort: true, bytes: new Uint8Array(0), blobs: [] }).catch(() => undefined);
+    throw err;
+  }
+  const failure = outcome.failure;
+  if (failure) {
+    if ('integrity' in failure) {
+      const where = failure.pack ? `pack ${failure.pack}, chunk ${failure.chunk}` : `part ${part.name}`;
+      throw new RepriseError('REPRISE_INTEGRITY', `${where}: ${failure.integrity}`, {
+        details: { part: part.name, ...(failure.pack ? { pack: failure.pack, chunk: failure.chunk } : {}) },
+      });
+    }
+    throw Object.assign(new Error(failure.message), failure.errno ? { code: failure.errno } : {});
+  }
+  return outcome.done ?? 0;
 }

@@ -42,7 +42,7 @@ import { IndexStore } from './index-store.js';
 import { addKeyFile, listKeyFiles, openWithPassword, removeKeyFile } from './keys.js';
 import { DEFAULT_LOCK_TIMING, acquireLock, removeStaleLocks, type LockTiming } from './lock.js';
 import { pruneRepository } from './prune.js';
-import { readAll, readPart } from './reader.js';
+import { readAll, readPart, writePartFile, type FileTarget } from './reader.js';
 import { listSnapshotIds, readAllSnapshots, readSnapshotFile } from './snapshot-store.js';
 import { decodeTree } from './tree.js';
 import { WorkerPool, defaultPoolSize } from './worker-pool.js';
@@ -235,6 +235,10 @@ export class Repository implements RepositoryHandle {
 
   readPart(part: PartEntry, signal?: AbortSignal): AsyncIterable<Uint8Array> {
     return readPart(this.ctx, part, signal);
+  }
+
+  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number> {
+    return writePartFile(this.ctx, part, target, signal);
   }
 
   async forgetSnapshots(ids: string[], signal?: AbortSignal): Promise<void> {

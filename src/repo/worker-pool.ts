@@ -7,6 +7,7 @@ import { chunkerSource } from './chunker.js';
 import { createBlobCodec, type BlobCodec, type PackEntry, type PackVerification } from './compress.js';
 import { createPackFileReader } from './pack-file.js';
 import { createFileJobRunner, type FileJob, type FileJobResult, type JobChunk } from './file-job.js';
+import { createFileWriter, type WriteFailure, type WritePiece } from './file-writer.js';
 import { ZSTD_LEVEL } from './format.js';
 
 /**
@@ -27,7 +28,8 @@ type Task =
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
   | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] }
-  | { op: 'file'; job: FileJob };
+  | { op: 'file'; job: FileJob }
+  | ({ op: 'write' } & Omit<WritePiece, 'bytes'> & { buffer: ArrayBuffer; offset: number; length: number });
 
 /** A chunk as it crosses from a worker. */
 interface WireChunk {
@@ -125,8 +127,15 @@ function fileJob(msg) {
     },
   );
 }
+const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey });
 parentPort.on('message', (msg) => {
   if (msg.spares) fileJobs.reuse(msg.spares);
+  if (msg.op === 'write') {
+    const outcome = fileWriter.write({ ...msg, bytes: new Uint8Array(msg.buffer, msg.offset, msg.length) });
+    parentPort.postMessage({ seq: msg.seq, result: outcome ?? {} });
+    collectSoon(msg.length);
+    return;
+  }
   if (msg.op === 'ack') {
     const state = jobs.get(msg.job);
     if (state) {
@@ -325,13 +334,19 @@ export class WorkerPool {
     this.pending.clear();
   }
 
-  /** Runs a task on the least busy of the first `lanes` workers (started on first use). */
-  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number, onChunk?: Pending['onChunk']): Promise<T> {
-    if (this.closed) return Promise.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
+  /** The least busy of the first `lanes` workers (started on first use). */
+  private pick(lanes: number): number {
     const want = Math.max(1, Math.min(lanes, this.size));
     while (this.workers.length < want) this.startOne();
     let best = 0;
     for (let i = 1; i < want; i++) if ((this.load[i] ?? 0) < (this.load[best] ?? 0)) best = i;
+    return best;
+  }
+
+  /** Runs a task on the least busy of the first `lanes` workers, or on worker `pinned`. */
+  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number, onChunk?: Pending['onChunk'], pinned?: number): Promise<T> {
+    if (this.closed) return Promise.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
+    const best = pinned ?? this.pick(lanes);
     const worker = this.workers[best] as Worker;
     if (this.load[best] === 0) worker.ref();
     this.load[best] = (this.load[best] ?? 0) + 1;
@@ -390,6 +405,23 @@ export class WorkerPool {
    */
   readFile(job: FileJob, onChunk: (chunk: JobChunk) => Promise<void> | void): Promise<FileJobResult> {
     return this.run<FileJobResult>({ op: 'file', job }, [], this.size, onChunk);
+  }
+
+  /** A worker for a file restored in several pieces: all of them must go to the same one. Never throws. */
+  writerLane(): number {
+    return this.pick(this.size);
+  }
+
+  /**
+   * Writes a piece of a restored file in worker `lane` (see file-writer.ts); `piece.bytes` is
+   * transferred when it owns its buffer, else copied. Resolves to the bytes written (last piece),
+   * nothing (other pieces), or the failure. Throws REPRISE_INTERNAL if the worker dies.
+   */
+  async writePiece(lane: number, piece: WritePiece): Promise<{ done?: number; failure?: WriteFailure }> {
+    const { bytes, ...rest } = piece;
+    const buffer = transferable(bytes);
+    const offset = buffer === bytes.buffer ? bytes.byteOffset : 0;
+    return this.run({ op: 'write', ...rest, buffer, offset, length: bytes.length }, [buffer], this.size, undefined, lane);
   }
 
   /**

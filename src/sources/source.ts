@@ -52,9 +52,27 @@ export interface DumpPart extends PartMeta {
   localFile?: LocalFile;
 }
 
+/** A new file `RestorePart.writeFile` creates: where, and the attributes it ends with. */
+export interface RestoredFile {
+  path: string;
+  /** Permission bits (0o7777 at most). */
+  mode: number;
+  mtimeMs?: number;
+  /** Only when the restore may change owners (running as root). */
+  owner?: { uid: number; gid: number };
+}
+
 export interface RestorePart extends PartMeta {
   /** For `file` parts: the content, verified chunk by chunk as it is read. Must be consumed or abandoned before the next part. */
   content?: () => ByteStream;
+  /**
+   * For `file` parts, instead of `content`: writes the verified content into a new file at
+   * `file.path` (created exclusively; removed on failure) off the main thread, then sets its
+   * owner, mode and times. Several may run at once, in any order. Resolves to the bytes
+   * written; rejects with REPRISE_INTEGRITY, REPRISE_STORAGE*, REPRISE_ABORTED, or a file-system
+   * Error carrying its errno `code`.
+   */
+  writeFile?: (file: RestoredFile) => Promise<number>;
 }
 
 export interface SourceInfo {
@@ -84,6 +102,12 @@ export interface RestoreOptions {
   target: string;
   /** Overwrite a non-empty target. The engine has taken a safety snapshot before passing true. */
   force: boolean;
+  /**
+   * Flush what was written to stable storage before resolving. Off by default, as with cp, tar
+   * and restic: the repository still holds the data, so a restore cut short by a power loss is
+   * simply run again.
+   */
+  sync?: boolean;
   /** The SourceInfo recorded at backup time. */
   info: SourceInfo;
   signal: AbortSignal;

@@ -11,6 +11,7 @@ export function registerRestore(program: Command): void {
     .requiredOption('--to <target>', 'where to restore: a folder for files, a database URL or file path for databases')
     .option('--snapshot <id>', 'snapshot id (a unique prefix is enough) or "latest"', 'latest')
     .option('--force', 'restore over a non-empty target (a safety snapshot of it is taken first)', false)
+    .option('--sync', 'flush the restored data to disk before reporting success (files: one syncfs of the target)', false)
     .description('Restore a snapshot into a new target (or over an existing one with --force), verifying every chunk')
     .addHelpText(
       'after',
@@ -20,9 +21,9 @@ export function registerRestore(program: Command): void {
         'reprise restore app-db --to postgres://postgres@127.0.0.1/akig --force',
       ]) + exitCodesHelp(['OK', 'FAILURE', 'USAGE', 'REPO_MISSING', 'REPO_LOCKED', 'WRONG_PASSWORD', 'INTEGRITY', 'TARGET', 'STORAGE', 'INTERRUPTED']),
     )
-    .action(async (source: string, options: { to: string; snapshot: string; force: boolean }, command: Command) =>
+    .action(async (source: string, options: { to: string; snapshot: string; force: boolean; sync: boolean }, command: Command) =>
       runWithRuntime(command, async (runtime) => {
-        const result = await restoreSnapshot(runtime, { source, snapshot: options.snapshot, to: options.to, force: options.force });
+        const result = await restoreSnapshot(runtime, { source, snapshot: options.snapshot, to: options.to, force: options.force, sync: options.sync });
         const text = [
           `restored snapshot ${shortId(result.snapshot)} of ${source} (${result.snapshotTime}) into ${result.target}: ${result.parts} parts, ${bytes(result.bytes)} in ${duration(result.durationMs)}`,
         ];

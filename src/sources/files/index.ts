@@ -57,7 +57,12 @@ export function createFilesSource(name: string, config: FilesSourceConfig, baseD
     },
 
     restore(parts: AsyncIterable<RestorePart>, restoreOptions: RestoreOptions): Promise<RestoreResult> {
-      return restoreTree(parts, { target: resolve(restoreOptions.target), force: restoreOptions.force, signal: restoreOptions.signal });
+      return restoreTree(parts, {
+        target: resolve(restoreOptions.target),
+        force: restoreOptions.force,
+        sync: restoreOptions.sync ?? false,
+        signal: restoreOptions.signal,
+      });
     },
 
     verify(target: string, signal: AbortSignal): Promise<VerifyResult> {

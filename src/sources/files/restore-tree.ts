@@ -20,6 +20,7 @@ import { chmod, chown, mkdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import { RepriseError } from '../../core/errors.js';
+import { InflightWindow } from '../../core/inflight.js';
 import type { ByteStream, RestorePart, RestoreResult } from '../source.js';
 import { throwIfAborted } from './abort.js';
 import { errnoCode, targetUnwritable } from './fs-errors.js';
@@ -40,6 +41,8 @@ export interface RestoreTreeOptions {
   /** Absolute path of the directory to restore into (created when missing). */
   target: string;
   force: boolean;
+  /** Flush the target filesystem (syncfs) once at the end. */
+  sync: boolean;
   signal: AbortSignal;
 }
 
@@ -56,7 +59,7 @@ interface DirMeta {
  * Writes file, dir and symlink parts under `target`. Refuses a non-empty target unless `force`
  * (REPRISE_TARGET_NOT_EMPTY); with `force`, entries of the same name are replaced and others
  * are left alone. Each file is written to `.reprise-tmp-<random>` beside its final name, then
- * renamed (the filesystem is synced once at the end), so an interrupted restore (abort, error, crash) never leaves a partial file under
+ * renamed (and, with `sync`, the filesystem flushed once at the end), so an interrupted restore (abort, error, crash) never leaves a partial file under
  * a final name; the temp file is removed on error or abort. Mode, mtime (atime is set to it) and,
  * when running as root, owner are restored; directory metadata is applied last, deepest first.
  * Throws REPRISE_TARGET_NOT_EMPTY, REPRISE_TARGET_UNREACHABLE (write failures), REPRISE_INTEGRITY
@@ -87,14 +90,36 @@ export async function restoreTree(parts: AsyncIterable<RestorePart>, options: Re
   const writer = new TreeWriter(target, force, signal);
   let count = 0;
   let bytes = 0;
-  for await (const part of parts) {
-    throwIfAborted(signal);
-    bytes += await writer.write(part);
-    count++;
+  // Files written by workers are restored several at once; the window bounds the bytes in flight.
+  const writing = new InflightWindow(FILES_IN_FLIGHT, BYTES_IN_FLIGHT);
+  try {
+    for await (const part of parts) {
+      throwIfAborted(signal);
+      const written = writer.write(part);
+      // Only files a worker writes overlap; a content stream is consumed before the next part.
+      if (part.type === 'file' && part.writeFile) {
+        await writing.add(
+          Promise.resolve(written).then((n) => {
+            bytes += n;
+          }),
+          part.size ?? 0,
+        );
+      } else bytes += await written;
+      count++;
+    }
+    await writing.drain();
+  } catch (err) {
+    await writing.settle();
+    throw err;
   }
   await writer.finish();
+  if (options.sync) await syncFilesystem(target, signal);
   return { location: target, parts: count, bytes };
 }
+
+/** Files being written by workers at once, and their bytes. */
+const FILES_IN_FLIGHT = 64;
+const BYTES_IN_FLIGHT = 16 << 20;
 
 class TreeWriter {
   private readonly asRoot = process.getuid?.() === 0;
@@ -108,31 +133,34 @@ class TreeWriter {
     private readonly signal: AbortSignal,
   ) {}
 
-  /** Writes one part; returns the content bytes written. */
-  async write(part: RestorePart): Promise<number> {
+  /**
+   * Writes one part; returns the content bytes written, or a promise of them for a file a worker
+   * writes (it may finish after later parts have started).
+   */
+  write(part: RestorePart): number | Promise<number> {
     const segments = partSegments(part.name);
     const abs = join(this.target, ...segments);
     switch (part.type) {
       case 'dir':
-        await this.ensureDir(segments, part.name);
+        this.ensureDir(segments, part.name);
         this.dirMetas.push({ abs, depth: segments.length, mode: part.mode, mtimeMs: part.mtimeMs, uid: part.uid, gid: part.gid });
         return 0;
       case 'file':
         if (segments.length === 0) throw malformed(part.name, 'the root must be a directory');
-        await this.ensureDir(segments.slice(0, -1), part.name);
-        return this.writeFile(abs, part);
+        this.ensureDir(segments.slice(0, -1), part.name);
+        return part.writeFile ? this.writeFileBy(part.writeFile, abs, part) : this.writeFile(abs, part);
       case 'symlink':
         if (segments.length === 0) throw malformed(part.name, 'the root must be a directory');
         if (part.linkTarget === undefined) throw malformed(part.name, 'a symlink part without linkTarget');
-        await this.ensureDir(segments.slice(0, -1), part.name);
-        await this.writeSymlink(abs, part, part.linkTarget);
+        this.ensureDir(segments.slice(0, -1), part.name);
+        this.writeSymlink(abs, part, part.linkTarget);
         return 0;
       default:
         throw malformed(part.name, `unknown part type ${JSON.stringify(part.type)}`);
     }
   }
 
-  /** Applies directory metadata after all content is written (writing into a dir changes its mtime), then syncs. */
+  /** Applies directory metadata after all content is written (writing into a dir changes its mtime). */
   async finish(): Promise<void> {
     this.dirMetas.sort((a, b) => b.depth - a.depth);
     for (const dir of this.dirMetas) {
@@ -145,11 +173,10 @@ class TreeWriter {
         throw targetUnwritable(dir.abs, err);
       }
     }
-    await syncFilesystem(this.target, this.signal);
   }
 
   /** Makes every segment a real directory, never following a link out of the target. */
-  private async ensureDir(segments: string[], partName: string): Promise<void> {
+  private ensureDir(segments: string[], partName: string): void {
     for (let i = 1; i <= segments.length; i++) {
       const rel = segments.slice(0, i).join('/');
       if (this.knownDirs.has(rel)) continue;
@@ -199,7 +226,26 @@ class TreeWriter {
     }
   }
 
-  private async writeSymlink(abs: string, part: RestorePart, linkTarget: string): Promise<void> {
+  /** A file written by `writeFile` (a worker) under a temporary name, then renamed into place here. */
+  private async writeFileBy(writeFile: NonNullable<RestorePart['writeFile']>, abs: string, part: RestorePart): Promise<number> {
+    const temp = tempBeside(abs);
+    try {
+      const written = await writeFile({
+        path: temp,
+        mode: part.mode === undefined ? 0o644 : part.mode & 0o7777,
+        ...(part.mtimeMs !== undefined ? { mtimeMs: part.mtimeMs } : {}),
+        ...(this.asRoot && part.uid !== undefined && part.gid !== undefined ? { owner: { uid: part.uid, gid: part.gid } } : {}),
+      });
+      throwIfAborted(this.signal);
+      this.moveIntoPlace(temp, abs, part.name);
+      return written;
+    } catch (err) {
+      unlinkQuietly(temp);
+      throw targetUnwritable(temp, err);
+    }
+  }
+
+  private writeSymlink(abs: string, part: RestorePart, linkTarget: string): void {
     const temp = tempBeside(abs);
     try {
       try {

@@ -1,0 +1,146 @@
+import type { BlobCodec } from './compress.js';
+
+/**
+ * Restoring one file in a worker thread: open each sealed blob (authenticated decryption,
+ * decompression, chunk id check), write the plaintext into a new file, check the whole file's
+ * size and SHA-256, then set its owner, mode and times. The main thread only fetches the blobs
+ * and renames the finished file into place, so a restore of many files uses every core.
+ *
+ * A file arrives as one or more pieces, in order, all on the same worker. Like createBlobCodec,
+ * `createFileWriter` runs in workers from its source text: everything it uses comes in `deps`.
+ */
+
+/** What the finished file must be and carry. */
+export interface FileToWrite {
+  path: string;
+  size: number;
+  sha256: string;
+  mode: number;
+  mtimeMs?: number;
+  /** Set only when the restore may change owners (running as root). */
+  owner?: { uid: number; gid: number };
+}
+
+/** Sealed blobs of a file, back to back in `bytes` (a ranged read of a pack). */
+export interface WritePiece {
+  /** Identifies the file across its pieces. */
+  token: number;
+  /** The first piece creates the file; the last finishes it. */
+  file?: FileToWrite;
+  last: boolean;
+  /** Stop here: close and remove the file (the main thread failed to fetch the rest). */
+  abort?: boolean;
+  bytes: Uint8Array;
+  blobs: Array<{ id: string; at: number; length: number; pack: string }>;
+}
+
+/** Why a file could not be written: damaged data (integrity) or the file system (errno). */
+export type WriteFailure = { integrity: string; pack?: string; chunk?: string } | { errno?: string; message: string };
+
+export interface FileWriter {
+  /** Writes one piece; the last one resolves to the bytes written. A failure is returned once, on the piece that fails or the last one. */
+  write(piece: WritePiece): { done: number } | { failure: WriteFailure } | undefined;
+}
+
+export interface FileWriterDeps {
+  fs: typeof import('node:fs');
+  crypto: typeof import('node:crypto');
+  codec: BlobCodec & { openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput?: boolean): Uint8Array | string };
+  encKey: Uint8Array;
+  macKey: Uint8Array;
+}
+
+/** Creates the writer. Keep this function free of outside references: its source text runs in workers. Never throws. */
+export function createFileWriter(deps: FileWriterDeps): FileWriter {
+  const { fs, crypto, codec } = deps;
+  const open = new Map<number, { fd: number; file: FileToWrite; sha: import('node:crypto').Hash; size: number; failure?: WriteFailure }>();
+
+  function fsFailure(err: unknown): WriteFailure {
+    const e = err as { code?: unknown; message?: unknown };
+    return { ...(typeof e.code === 'string' ? { errno: e.code } : {}), message: String(e.message ?? err) };
+  }
+
+  function abandon(state: { fd: number; file: FileToWrite }): void {
+    try {
+      fs.closeSync(state.fd);
+    } catch {
+      // already failing
+    }
+    try {
+      fs.unlinkSync(state.file.path);
+    } catch {
+      // nothing to remove
+    }
+  }
+
+  function writeAll(fd: number, data: Uint8Array): void {
+    let at = 0;
+    while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
+  }
+
+  function finish(state: { fd: number; file: FileToWrite; sha: import('node:crypto').Hash; size: number }): WriteFailure | undefined {
+    const { file, fd } = state;
+    const digest = state.sha.digest('hex');
+    if (state.size !== file.size || digest !== file.sha256) {
+      return { integrity: `content (${state.size} bytes, sha256 ${digest.slice(0, 16)}…) does not match the snapshot` };
+    }
+    try {
+      if (file.owner) fs.fchownSync(fd, file.owner.uid, file.owner.gid);
+      // After chown, which clears setuid/setgid bits.
+      fs.fchmodSync(fd, file.mode);
+      if (file.mtimeMs !== undefined) fs.futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+      fs.closeSync(fd);
+    } catch (err) {
+      return fsFailure(err);
+    }
+    return undefined;
+  }
+
+  return {
+    write(piece) {
+      let state = open.get(piece.token);
+      if (piece.file) {
+        try {
+          const fd = fs.openSync(piece.file.path, 'wx', 0o600);
+          state = { fd, file: piece.file, sha: crypto.createHash('sha256'), size: 0 };
+          open.set(piece.token, state);
+        } catch (err) {
+          return { failure: fsFailure(err) };
+        }
+      }
+      // Pieces after a failure (already reported) are dropped.
+      if (!state) return piece.last ? { failure: { message: 'file abandoned' } } : undefined;
+      if (piece.abort) {
+        open.delete(piece.token);
+        abandon(state);
+        return { failure: { message: 'file abandoned' } };
+      }
+      for (const blob of piece.blobs) {
+        // Plaintext is written and dropped: the decompression buffer is reused.
+        const plain = codec.openBlob(deps.encKey, deps.macKey, piece.bytes.subarray(blob.at, blob.at + blob.length), blob.id, true);
+        if (typeof plain === 'string') {
+          open.delete(piece.token);
+          abandon(state);
+          return { failure: { integrity: plain, pack: blob.pack, chunk: blob.id } };
+        }
+        try {
+          writeAll(state.fd, plain);
+        } catch (err) {
+          open.delete(piece.token);
+          abandon(state);
+          return { failure: fsFailure(err) };
+        }
+        state.sha.update(plain);
+        state.size += plain.length;
+      }
+      if (!piece.last) return undefined;
+      open.delete(piece.token);
+      const failure = finish(state);
+      if (failure) {
+        abandon(state);
+        return { failure };
+      }
+      return { done: state.size };
+    },
+  };
+}

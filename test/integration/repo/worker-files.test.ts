@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isRepriseError, RepriseError } from '../../../src/core/errors.js';
+import type { PartEntry } from '../../../src/repo/api.js';
+import type { Repository } from '../../../src/repo/repository.js';
+import { LocalBackend } from '../../../src/storage/local/index.js';
+import { initSmall, pieces, sha, textLike } from './helpers.js';
+
+// Local files backed up and restored by worker threads (file jobs, file writers) must give
+// exactly what the main-thread paths give, and fail the same careful way.
+
+const dirs: string[] = [];
+const repos: Repository[] = [];
+afterEach(async () => {
+  await Promise.all(repos.splice(0).map((r) => r.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(): Promise<{ dir: string; repo: Repository }> {
+  const dir = mkdtempSync(join(tmpdir(), 'reprise-worker-files-'));
+  dirs.push(dir);
+  const repo = await initSmall(new LocalBackend(join(dir, 'repo')), 'pw', { workers: 2 });
+  repos.push(repo);
+  return { dir, repo };
+}
+
+const info = { kind: 'files', location: 'test', versions: {}, facts: {} };
+const unreadable = (cause: Error): Error => new RepriseError('REPRISE_SOURCE_UNREADABLE', `cannot read: ${(cause as { code?: string }).code ?? cause.message}`);
+
+describe('file jobs and file writers in worker threads', () => {
+  it('a local file read by a worker gives the same chunks and hash as the stream path, and restores byte for byte', async () => {
+    const { dir, repo } = await setup();
+    const files = { 'text.txt': textLike(700_000), 'random.bin': randomBytes(500_000), 'tiny.txt': Buffer.from('x'), 'empty.txt': Buffer.alloc(0) };
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    const viaWorker = await Promise.all(
+      Object.keys(files).map((name) => writer.addLocalFile({ name: `w/${name}`, type: 'file', mode: 0o640 }, { path: join(dir, name), unreadable })),
+    );
+    const viaStream: PartEntry[] = [];
+    for (const [name, data] of Object.entries(files)) viaStream.push(await writer.addPart({ name: `s/${name}`, type: 'file' }, pieces(data, 10_000)));
+    for (let i = 0; i < viaWorker.length; i++) {
+      expect(viaWorker[i]?.chunks).toEqual(viaStream[i]?.chunks);
+      expect(viaWorker[i]?.sha256).toBe(viaStream[i]?.sha256);
+      expect(viaWorker[i]?.size).toBe(viaStream[i]?.size);
+    }
+    expect(viaWorker[0]?.chunks.length).toBeGreaterThan(5);
+    const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+    // Parts keep the order they were added in, whatever order the workers finished in.
+    const parts = await (await repo.loadSnapshot(snap.id)).loadParts();
+    expect(parts.map((p) => p.name)).toEqual([...Object.keys(files).map((n) => `w/${n}`), ...Object.keys(files).map((n) => `s/${n}`)]);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const mtimeMs = Date.parse('2024-02-03T04:05:06.789Z');
+    await Promise.all(
+      parts.slice(0, 4).map((part, i) => repo.writePartFile(part, { path: join(out, `f${i}`), mode: 0o640, mtimeMs })),
+    );
+    Object.values(files).forEach((data, i) => {
+      const path = join(out, `f${i}`);
+      expect(sha(readFileSync(path))).toBe(sha(data));
+      expect(statSync(path).mode & 0o7777).toBe(0o640);
+      expect(statSync(path).mtimeMs).toBeCloseTo(mtimeMs, 0);
+    });
+  });
+
+  it('a missing file, or one replaced by a directory, fails with the source error naming it', async () => {
+    const { dir, repo } = await setup();
+    mkdirSync(join(dir, 'now-a-dir'));
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    const missing = await writer.addLocalFile({ name: 'gone', type: 'file' }, { path: join(dir, 'gone'), unreadable }).catch((e: unknown) => e);
+    expect(isRepriseError(missing, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
+    expect((missing as Error).message).toContain('ENOENT');
+    const replaced = await writer.addLocalFile({ name: 'd', type: 'file' }, { path: join(dir, 'now-a-dir'), unreadable }).catch((e: unknown) => e);
+    expect(isRepriseError(replaced, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
+    expect((replaced as Error).message).toContain('replaced by a directory');
+    await writer.abort();
+  });
+
+  it('a damaged blob fails the restore of its file with REPRISE_INTEGRITY naming the pack, and leaves no file', async () => {
+    const { dir, repo } = await setup();
+    const data = randomBytes(300_000);
+    writeFileSync(join(dir, 'f.bin'), data);
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    await writer.addLocalFile({ name: 'f.bin', type: 'file' }, { path: join(dir, 'f.bin'), unreadable });
+    const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+    const [part] = await (await repo.loadSnapshot(snap.id)).loadParts();
+    // Flip one byte in the middle of every pack.
+    const packsDir = join(dir, 'repo', 'data');
+    for (const sub of readdirSync(packsDir)) {
+      for (const pack of readdirSync(join(packsDir, sub))) {
+        const path = join(packsDir, sub, pack);
+        const bytes = readFileSync(path);
+        bytes.writeUInt8((bytes.readUInt8(Math.floor(bytes.length / 3)) ^ 0xff), Math.floor(bytes.length / 3));
+        writeFileSync(path, bytes);
+      }
+    }
+    const target = join(dir, 'restored.bin');
+    const err = await repo.writePartFile(part as PartEntry, { path: target, mode: 0o644 }).catch((e: unknown) => e);
+    expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
+    expect((err as Error).message).toMatch(/pack [0-9a-f]{64}, chunk [0-9a-f]{64}/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('an existing file at the path is never overwritten (the file is created exclusively)', async () => {
+    const { dir, repo } = await setup();
+    writeFileSync(join(dir, 'f.txt'), 'new content');
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    const part = await writer.addLocalFile({ name: 'f.txt', type: 'file' }, { path: join(dir, 'f.txt'), unreadable });
+    await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+    writeFileSync(join(dir, 'taken'), 'keep me');
+    const err = await repo.writePartFile(part, { path: join(dir, 'taken'), mode: 0o644 }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('EEXIST');
+    expect(readFileSync(join(dir, 'taken'), 'utf8')).toBe('keep me');
+  });
+});
