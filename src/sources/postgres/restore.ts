@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RepriseError } from '../../core/errors.js';
+import { InflightWindow } from '../../core/inflight.js';
 import type { RestoreOptions, RestorePart, RestoreResult } from '../source.js';
 import { describeConn, toolEnv, withDatabase, type PgConn } from './conn.js';
 import { quoteIdent, quoteLiteral, withClient } from './client.js';
@@ -28,6 +29,21 @@ interface StagedDump {
 /** Writes the parts into `dir` (one folder per database), in the order they come. */
 async function stageParts(parts: AsyncIterable<RestorePart>, dir: string, signal: AbortSignal): Promise<StagedDump> {
   const staged: StagedDump = { dir, databases: new Map(), globals: undefined, parts: 0, bytes: 0 };
+  const writing = new InflightWindow(STAGED_FILES_IN_FLIGHT, Number.POSITIVE_INFINITY);
+  try {
+    await stageEach(parts, dir, staged, writing, signal);
+    await writing.drain();
+  } catch (err) {
+    await writing.settle();
+    throw err;
+  }
+  return staged;
+}
+
+/** Dump files written at once: enough to keep every worker thread busy. */
+const STAGED_FILES_IN_FLIGHT = 4;
+
+async function stageEach(parts: AsyncIterable<RestorePart>, dir: string, staged: StagedDump, writing: InflightWindow, signal: AbortSignal): Promise<void> {
   for await (const part of parts) {
     if (signal.aborted) throw new RepriseError('REPRISE_ABORTED', 'operation cancelled');
     const where = parsePartName(part.name);
@@ -42,6 +58,17 @@ async function stageParts(parts: AsyncIterable<RestorePart>, dir: string, signal
         staged.databases.set(where.database, folder);
       }
       path = join(folder, where.file);
+    }
+    if (part.writeFile) {
+      // Written by worker threads, a few files at once (the restore's main cost before pg_restore starts).
+      await writing.add(
+        part.writeFile({ path, mode: 0o600 }).then((n) => {
+          staged.bytes += n;
+        }),
+        part.size ?? 0,
+      );
+      staged.parts += 1;
+      continue;
     }
     const content = part.content?.();
     const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
@@ -60,7 +87,6 @@ async function stageParts(parts: AsyncIterable<RestorePart>, dir: string, signal
     staged.parts += 1;
     staged.bytes += bytes;
   }
-  return staged;
 }
 
 /** Roles that own objects in a dump, from `pg_restore -l` (the owner is the last field of each entry). */
