@@ -2,10 +2,9 @@ import type { CheckOptions, CheckReport } from './api.js';
 import { listAll, mapLimit, throwIfAborted, storageFailure, type RepoContext } from './context.js';
 import { PREFIX_DATA, packKey } from './format.js';
 import { listKeyFiles } from './keys.js';
-import { readAll } from './reader.js';
+import { scanPartList, type PartListCache } from './part-list-scan.js';
 import { listSnapshotIds, readSnapshotFile } from './snapshot-store.js';
 import type { PackRecord } from './index-store.js';
-import { decodeTree } from './tree.js';
 
 /** Packs downloaded and verified at once: one per worker plus one being read (measured best here). */
 const CHECK_PACKS_IN_FLIGHT = 3;
@@ -98,6 +97,7 @@ async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
  */
 async function checkSnapshots(ctx: RepoContext, errors: string[], affected: Set<string>, signal: AbortSignal | undefined): Promise<Map<string, Set<string>>> {
   const snapshotPacks = new Map<string, Set<string>>();
+  const partLists: PartListCache = new Map();
   for (const id of await listSnapshotIds(ctx.backend, signal)) {
     throwIfAborted(signal);
     const packs = new Set<string>();
@@ -111,10 +111,9 @@ async function checkSnapshots(ctx: RepoContext, errors: string[], affected: Set<
       };
       const missingTree = file.tree.chunks.filter(missing);
       if (missingTree.length > 0) throw new Error(`${missingTree.length} part-list chunks are not in the index`);
-      const parts = decodeTree(await readAll(ctx, file.tree.chunks, signal));
-      let absent = 0;
-      for (const part of parts) for (const chunk of part.chunks) if (missing(chunk)) absent++;
-      if (absent > 0) throw new Error(`${absent} chunks are not in the index`);
+      const scan = await scanPartList(ctx, file.tree.chunks, partLists, signal);
+      for (const pack of scan.packs) packs.add(pack);
+      if (scan.absent > 0) throw new Error(`${scan.absent} chunks are not in the index`);
     } catch (err) {
       throwIfAborted(signal);
       errors.push(`snapshot ${id}: ${message(err)}`);
