@@ -30,9 +30,9 @@ export function timed(cmd, args, { env, cwd, shell = false } = {}) {
   });
 }
 
-/** Runs the built reprise CLI under GNU time. */
+/** Runs the built reprise CLI under GNU time, as its users do: through its shebang (and its runtime settings). */
 export function reprise(args, options = {}) {
-  return timed(process.execPath, [CLI, ...args], options);
+  return timed(CLI, args, options);
 }
 
 /** Total size of the files under dir. */

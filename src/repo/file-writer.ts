@@ -19,6 +19,8 @@ export interface FileToWrite {
   mtimeMs?: number;
   /** Set only when the restore may change owners (running as root). */
   owner?: { uid: number; gid: number };
+  /** Once finished, rename the file to this path (same directory); a failed rename leaves it at `path` and is reported. */
+  renameTo?: string;
 }
 
 /** Sealed blobs of a file, back to back in `bytes` (a ranged read of a pack). */
@@ -30,7 +32,9 @@ export interface WritePiece {
   last: boolean;
   /** Stop here: close and remove the file (the main thread failed to fetch the rest). */
   abort?: boolean;
+  /** The blobs' bytes, fetched by the main thread; or empty, with `from` naming the local pack file to read them from. */
   bytes: Uint8Array;
+  from?: { path: string; offset: number; length: number };
   blobs: Array<{ id: string; at: number; length: number; pack: string }>;
 }
 
@@ -38,8 +42,12 @@ export interface WritePiece {
 export type WriteFailure = { integrity: string; pack?: string; chunk?: string } | { errno?: string; message: string };
 
 export interface FileWriter {
-  /** Writes one piece; the last one resolves to the bytes written. A failure is returned once, on the piece that fails or the last one. */
-  write(piece: WritePiece): { done: number } | { failure: WriteFailure } | undefined;
+  /**
+   * Writes one piece; the last one returns the bytes written (and the errno of a failed
+   * `renameTo`, the finished file then left at its path). A failure is returned once, on the
+   * piece that fails or the last one.
+   */
+  write(piece: WritePiece): { done: number; renameFailed?: string } | { failure: WriteFailure } | undefined;
 }
 
 export interface FileWriterDeps {
@@ -96,6 +104,35 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
     return undefined;
   }
 
+  // Local packs are read here directly: descriptors of the last few stay open (packs never change),
+  // and one buffer, grown to the largest range, is reused for every read.
+  const packFds = new Map<string, number>();
+  let readBuffer = new Uint8Array(0);
+  function readPackRange(from: { path: string; offset: number; length: number }): Uint8Array | WriteFailure {
+    try {
+      let fd = packFds.get(from.path);
+      if (fd === undefined) {
+        fd = fs.openSync(from.path, 'r');
+        packFds.set(from.path, fd);
+        if (packFds.size > 8) {
+          const [oldest, oldFd] = packFds.entries().next().value as [string, number];
+          packFds.delete(oldest);
+          fs.closeSync(oldFd);
+        }
+      }
+      if (readBuffer.length < from.length) readBuffer = new Uint8Array(Math.max(from.length, 1 << 20));
+      let done = 0;
+      while (done < from.length) {
+        const n = fs.readSync(fd, readBuffer, done, from.length - done, from.offset + done);
+        if (n === 0) return { integrity: `pack is shorter than the index says (${from.offset + done} bytes)` };
+        done += n;
+      }
+      return readBuffer.subarray(0, from.length);
+    } catch (err) {
+      return { integrity: `pack unreadable: ${String((err as { code?: unknown }).code ?? err)}` };
+    }
+  }
+
   return {
     write(piece) {
       let state = open.get(piece.token);
@@ -115,9 +152,15 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
         abandon(state);
         return { failure: { message: 'file abandoned' } };
       }
+      const bytes = piece.from ? readPackRange(piece.from) : piece.bytes;
+      if (!(bytes instanceof Uint8Array)) {
+        open.delete(piece.token);
+        abandon(state);
+        return { failure: { ...bytes, ...(piece.blobs[0] ? { pack: piece.blobs[0].pack, chunk: piece.blobs[0].id } : {}) } };
+      }
       for (const blob of piece.blobs) {
         // Plaintext is written and dropped: the decompression buffer is reused.
-        const plain = codec.openBlob(deps.encKey, deps.macKey, piece.bytes.subarray(blob.at, blob.at + blob.length), blob.id, true);
+        const plain = codec.openBlob(deps.encKey, deps.macKey, bytes.subarray(blob.at, blob.at + blob.length), blob.id, true);
         if (typeof plain === 'string') {
           open.delete(piece.token);
           abandon(state);
@@ -139,6 +182,13 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
       if (failure) {
         abandon(state);
         return { failure };
+      }
+      if (state.file.renameTo !== undefined) {
+        try {
+          fs.renameSync(state.file.path, state.file.renameTo);
+        } catch (err) {
+          return { done: state.size, renameFailed: String((err as { code?: unknown }).code ?? err) };
+        }
       }
       return { done: state.size };
     },

@@ -134,13 +134,15 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
   const file: FileToWrite = { ...target, size: part.size, sha256: part.sha256 };
   const fetch = (i: number): Promise<Uint8Array> => {
     const group = groups[i] as ReadGroup;
+    // A local pack is read by the worker itself (see `from` below): nothing to fetch here.
+    if (ctx.backend.localFile?.(packKey(group.pack))) return Promise.resolve(new Uint8Array(0));
     return ctx.backend.get(packKey(group.pack), { offset: group.offset, length: group.length }, signal).catch((err: unknown) => {
       throw storageFailure(err, `read pack ${group.pack}`);
     });
   };
   // The next group is fetched while the worker writes the current one.
   let next = groups.length > 0 ? fetch(0) : Promise.resolve(new Uint8Array(0));
-  let outcome: { done?: number; failure?: WriteFailure } = {};
+  let outcome: { done?: number; renameFailed?: string; failure?: WriteFailure } = {};
   let started = false;
   try {
     for (let i = 0; i < Math.max(1, groups.length); i++) {
@@ -154,7 +156,9 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
       const blobs = group ? group.blobs.map((b) => ({ id: b.id, at: b.at, length: b.length, pack: group.pack })) : [];
       const last = i + 1 >= groups.length;
       started = !last;
-      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, bytes, blobs });
+      const local = group ? ctx.backend.localFile?.(packKey(group.pack)) : undefined;
+      const from = group && local ? { from: { path: local, offset: group.offset, length: group.length } } : {};
+      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, bytes, blobs, ...from });
       if (outcome.failure) break;
     }
   } catch (err) {
@@ -171,6 +175,9 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
       });
     }
     throw Object.assign(new Error(failure.message), failure.errno ? { code: failure.errno } : {});
+  }
+  if (outcome.renameFailed !== undefined) {
+    throw Object.assign(new Error(`rename to ${target.renameTo} failed: ${outcome.renameFailed}`), { code: outcome.renameFailed, renameFailed: true });
   }
   return outcome.done ?? 0;
 }

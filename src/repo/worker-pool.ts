@@ -417,7 +417,7 @@ export class WorkerPool {
    * transferred when it owns its buffer, else copied. Resolves to the bytes written (last piece),
    * nothing (other pieces), or the failure. Throws REPRISE_INTERNAL if the worker dies.
    */
-  async writePiece(lane: number, piece: WritePiece): Promise<{ done?: number; failure?: WriteFailure }> {
+  async writePiece(lane: number, piece: WritePiece): Promise<{ done?: number; renameFailed?: string; failure?: WriteFailure }> {
     const { bytes, ...rest } = piece;
     const buffer = transferable(bytes);
     const offset = buffer === bytes.buffer ? bytes.byteOffset : 0;

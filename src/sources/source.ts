@@ -60,6 +60,12 @@ export interface RestoredFile {
   mtimeMs?: number;
   /** Only when the restore may change owners (running as root). */
   owner?: { uid: number; gid: number };
+  /**
+   * Once finished, rename the file to this path (same directory). When that rename fails the
+   * file stays at `path`, verified, and writeFile rejects with an Error carrying the errno
+   * `code` and `renameFailed: true`, for the source to move it itself.
+   */
+  renameTo?: string;
 }
 
 export interface RestorePart extends PartMeta {

@@ -230,15 +230,19 @@ class TreeWriter {
   private async writeFileBy(writeFile: NonNullable<RestorePart['writeFile']>, abs: string, part: RestorePart): Promise<number> {
     const temp = tempBeside(abs);
     try {
-      const written = await writeFile({
+      // The worker renames the finished file too (one thread per directory operation sequence is
+      // cheaper here); when that fails (a directory in the way, say), it is moved here, with force rules.
+      return await writeFile({
         path: temp,
+        renameTo: abs,
         mode: part.mode === undefined ? 0o644 : part.mode & 0o7777,
         ...(part.mtimeMs !== undefined ? { mtimeMs: part.mtimeMs } : {}),
         ...(this.asRoot && part.uid !== undefined && part.gid !== undefined ? { owner: { uid: part.uid, gid: part.gid } } : {}),
+      }).catch((err: unknown) => {
+        if (!(err as { renameFailed?: boolean }).renameFailed) throw err;
+        this.moveIntoPlace(temp, abs, part.name);
+        return part.size ?? 0;
       });
-      throwIfAborted(this.signal);
-      this.moveIntoPlace(temp, abs, part.name);
-      return written;
     } catch (err) {
       unlinkQuietly(temp);
       throw targetUnwritable(temp, err);
