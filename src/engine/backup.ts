@@ -81,6 +81,7 @@ async function writeSnapshot(
   const writer = repo.newWriter({
     signal,
     ...(config?.chunk_size ? { chunker: { avgSize: config.chunk_size } } : {}),
+    ...((config?.compression_level ?? source.compressionLevel) !== undefined ? { compressionLevel: config?.compression_level ?? source.compressionLevel } : {}),
     onProgress: (stats) =>
       runtime.emit({
         type: 'progress',

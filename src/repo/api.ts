@@ -99,6 +99,8 @@ export interface SnapshotWriter {
 export interface WriterOptions {
   signal: AbortSignal;
   chunker?: Partial<ChunkerParams>;
+  /** zstd level for content read from local files (1-19); the repository default (3) otherwise. */
+  compressionLevel?: number;
   /** Called as bytes are read, for progress bars. */
   onProgress?: (stats: WriterStats) => void;
 }

@@ -37,9 +37,9 @@ export interface PackVerification {
 /** Pure functions over keys and bytes; errors are returned as strings so workers can pass them on. */
 export interface BlobCodec {
   /** Compresses (kept raw when that does not shrink) and seals one chunk, into `target` when it fits. */
-  sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array): Uint8Array;
+  sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array, level?: number): Uint8Array;
   /** As sealBlob, also computing the chunk id (HMAC-SHA-256 under the MAC key). */
-  sealChunk(encKey: Uint8Array, macKey: Uint8Array, data: Uint8Array, target?: Uint8Array): { id: string; blob: Uint8Array };
+  sealChunk(encKey: Uint8Array, macKey: Uint8Array, data: Uint8Array, target?: Uint8Array, level?: number): { id: string; blob: Uint8Array };
   /** SHA-256 hex of bytes (pack ids). */
   hash(data: Uint8Array): string;
   /** Chunk id: HMAC-SHA-256 hex under the MAC key. */
@@ -92,13 +92,13 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   }
 
   /** Compressed size in `scratch`, or -1 when zstd cannot make it smaller than the input. */
-  function compressToScratch(data: Uint8Array): number {
+  function compressToScratch(data: Uint8Array, level: number): number {
     if (data.length <= 64) return -1;
     const bound = zstd.compressBound(data.length);
     if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
     try {
       // A full-size destination: with a smaller one zstd loses its fast path for incompressible blocks.
-      const size = cctx.compress(scratch, data, deps.zstdLevel);
+      const size = cctx.compress(scratch, data, level);
       return size < data.length ? size : -1;
     } catch {
       return -1;
@@ -128,8 +128,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     return out;
   }
 
-  function sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array): Uint8Array {
-    const packed = compressToScratch(data);
+  function sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array, level = deps.zstdLevel): Uint8Array {
+    const packed = compressToScratch(data, level);
     return packed < 0 ? sealPayload(encKey, FLAG_RAW, data, target) : sealPayload(encKey, FLAG_ZSTD, scratch.subarray(0, packed), target);
   }
 
@@ -157,9 +157,39 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
 
   /** Decompression output reused by verification, whose plaintext is checked and dropped. */
   let verifyScratch = Buffer.allocUnsafeSlow(1 << 20);
+  /** Decryption output reused by verification. */
+  let unsealScratch = Buffer.allocUnsafeSlow(1 << 20);
 
+  /**
+   * As unseal, into `unsealScratch`, 64 KiB at a time: the cipher returns a fresh buffer per call,
+   * and a blob-sized one is a new memory mapping (page faults on every page) once allocations past
+   * the mmap threshold are mapped, as the CLI sets; pieces this small reuse malloc's free memory.
+   * Measured 0.3 s of system time less for a 560 MiB check.
+   */
+  function unsealReusing(key: Uint8Array, sealed: Uint8Array): Uint8Array | string {
+    if (sealed.length < 28) return `truncated (${sealed.length} bytes)`;
+    const end = sealed.length - 16;
+    if (unsealScratch.length < end - 12) unsealScratch = Buffer.allocUnsafeSlow(end - 12);
+    try {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(end));
+      let length = 0;
+      for (let at = 12; at < end; at += 1 << 16) {
+        const piece = decipher.update(sealed.subarray(at, Math.min(end, at + (1 << 16))));
+        unsealScratch.set(piece, length);
+        length += piece.length;
+      }
+      const rest = decipher.final();
+      unsealScratch.set(rest, length);
+      return unsealScratch.subarray(0, length + rest.length);
+    } catch {
+      return 'authentication failed';
+    }
+  }
+
+  /** With `reuseOutput`, the plaintext returned is a view of buffers the next call reuses. */
   function openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput = false): Uint8Array | string {
-    const plain = unseal(encKey, blob);
+    const plain = reuseOutput ? unsealReusing(encKey, blob) : unseal(encKey, blob);
     if (typeof plain === 'string') return plain;
     if (plain.length < 1) return 'empty blob';
     let data: Uint8Array;
@@ -262,9 +292,9 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
 
   return {
     sealBlob,
-    sealChunk(encKey, macKey, data, target) {
+    sealChunk(encKey, macKey, data, target, level) {
       const id = crypto.createHmac('sha256', macKey).update(data).digest('hex');
-      return { id, blob: sealBlob(encKey, data, target) };
+      return { id, blob: sealBlob(encKey, data, target, level) };
     },
     hash(data) {
       return crypto.createHash('sha256').update(data).digest('hex');

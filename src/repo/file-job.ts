@@ -17,6 +17,8 @@ export interface FileJob {
   maxSize: number;
   /** Seal chunks in the worker (most are new); false: return raw chunks with their ids (most are duplicates). */
   seal: boolean;
+  /** zstd level; the codec's default when absent. */
+  level?: number;
 }
 
 /** A chunk of the file: sealed blob, or raw bytes when the job did not seal. */
@@ -94,7 +96,7 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
       return { id: codec.mac(deps.macKey, own), bytes: own, rawLength: own.length, sealed: false };
     }
     // A sealed blob is at most 29 bytes longer than its chunk (nonce, flag, tag).
-    const { id, blob } = codec.sealChunk(deps.encKey, deps.macKey, data, blobBuffer(data.length + 29));
+    const { id, blob } = codec.sealChunk(deps.encKey, deps.macKey, data, blobBuffer(data.length + 29), job.level);
     return { id, bytes: blob, rawLength: data.length, sealed: true };
   }
 

@@ -82,6 +82,7 @@ export class Writer implements SnapshotWriter {
   private readonly uploader: ChunkUploader;
   private readonly chunker: Chunker;
   private readonly chunkerParams: ChunkerParams;
+  private readonly compressionLevel: number | undefined;
   private readonly signal: AbortSignal;
   private readonly onProgress: ((stats: WriterStats) => void) | undefined;
   private lastProgress = 0;
@@ -99,6 +100,7 @@ export class Writer implements SnapshotWriter {
     const params = resolveChunkerParams(ctx.chunker, options.chunker);
     this.chunker = new Chunker(ctx.gear, params);
     this.chunkerParams = params;
+    this.compressionLevel = options.compressionLevel;
     this.uploader = new ChunkUploader(ctx, this.signal);
   }
 
@@ -193,7 +195,14 @@ export class Writer implements SnapshotWriter {
       await this.ensureFreshIndex();
       const chunks: string[] = [];
       const params = this.chunkerParams;
-      const request = { path: file.path, minSize: params.minSize, avgSize: params.avgSize, maxSize: params.maxSize, seal: this.uploader.sealInWorkers };
+      const request = {
+        path: file.path,
+        minSize: params.minSize,
+        avgSize: params.avgSize,
+        maxSize: params.maxSize,
+        seal: this.uploader.sealInWorkers,
+        ...(this.compressionLevel !== undefined ? { level: this.compressionLevel } : {}),
+      };
       let result: { size: number; sha256: string };
       try {
         result = await this.ctx.pool.readFile(request, async (chunk) => {

@@ -26,6 +26,8 @@ export const sourceCommon = {
   tags: z.array(z.string()).optional(),
   /** Average chunk size for content-defined chunking (power of two between 64KiB and 8MiB). */
   chunk_size: size.optional(),
+  /** zstd level (1-19) for this source's data; by default what measured best for its kind. */
+  compression_level: z.number().int().min(1).max(19).optional(),
   drill: z
     .strictObject({
       schedule: cron.optional(),

@@ -134,6 +134,11 @@ export interface VerifyResult {
 }
 
 export interface Source {
+  /**
+   * zstd level that suits this kind of data, when not the repository's default (3): measured per
+   * kind (docs/benchmarks.md). `compression_level` in the source's config overrides it.
+   */
+  readonly compressionLevel?: number;
   readonly kind: string;
   /** The name under `sources:` in the configuration. */
   readonly name: string;

@@ -65,6 +65,20 @@ describe('file jobs and file writers in worker threads', () => {
     });
   });
 
+  it('the compression level of a writer applies to the files its workers read', async () => {
+    const { dir } = await setup();
+    writeFileSync(join(dir, 'text.txt'), textLike(2_000_000));
+    const stored: number[] = [];
+    for (const compressionLevel of [1, 19]) {
+      // A fresh repository each time: the second would otherwise dedup everything.
+      const { repo } = await setup();
+      const writer = repo.newWriter({ signal: new AbortController().signal, compressionLevel });
+      await writer.addLocalFile({ name: 'text.txt', type: 'file' }, { path: join(dir, 'text.txt'), unreadable });
+      stored.push((await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info })).added);
+    }
+    expect(stored[1]).toBeLessThan((stored[0] as number) * 0.97);
+  });
+
   it('a missing file, or one replaced by a directory, fails with the source error naming it', async () => {
     const { dir, repo } = await setup();
     mkdirSync(join(dir, 'now-a-dir'));
