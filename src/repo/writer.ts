@@ -88,6 +88,8 @@ export class Writer implements SnapshotWriter {
   private lastProgress = 0;
   private done = false;
   private fresh: Promise<void> | undefined;
+  /** The refresh has completed: later parts skip awaiting it (an await per file is garbage per file). */
+  private freshDone = false;
   /** Index bytes written to adopt packs of interrupted backups. */
   private adoptedBytes = 0;
 
@@ -147,6 +149,7 @@ export class Writer implements SnapshotWriter {
       await this.ctx.index.refresh(this.ctx.backend, this.ctx.keys.encKey, this.signal);
       // Packs a killed backup uploaded but never indexed are adopted, so this backup dedups against them.
       this.adoptedBytes = await adoptUnindexedPacks(this.ctx, this.signal);
+      this.freshDone = true;
     })();
     return this.fresh;
   }
@@ -192,7 +195,7 @@ export class Writer implements SnapshotWriter {
     this.assertOpen();
     const slot = this.reserve(meta.name);
     const job = (async () => {
-      await this.ensureFreshIndex();
+      if (!this.freshDone) await this.ensureFreshIndex();
       const chunks: string[] = [];
       const params = this.chunkerParams;
       const request = {
