@@ -25,6 +25,8 @@ interface Sealing {
   rawLength: number;
   /** Already counted and reserved in pendingIds (id known at submit time). */
   reserved: boolean;
+  /** zstd level for a raw chunk sealed when packed; the codec's default when absent. */
+  level?: number;
   /** Where the chunk's buffer goes once packed or dropped: ctx.buffers, or back to the workers (file jobs). */
   recycle: 'buffers' | 'workers';
   /** A sealed blob, or (in dedup-first mode) only the id and the chunk back, to seal if new. */
@@ -126,10 +128,10 @@ export class ChunkUploader {
    * Stores a chunk a file job already cut (and maybe sealed) in a worker, unless the repository
    * has it. Its bytes are handed over. Same errors as submit.
    */
-  async accept(chunk: JobChunk, type: number): Promise<void> {
+  async accept(chunk: JobChunk, type: number, level?: number): Promise<void> {
     this.check();
     const result = chunk.sealed ? { id: chunk.id, blob: chunk.bytes } : { id: chunk.id, data: chunk.bytes };
-    this.sealing.push({ type, rawLength: chunk.rawLength, reserved: false, recycle: 'workers', sealed: Promise.resolve(result) });
+    this.sealing.push({ type, rawLength: chunk.rawLength, reserved: false, recycle: 'workers', sealed: Promise.resolve(result), ...(level !== undefined ? { level } : {}) });
     await this.drain(MAX_SEALING);
   }
 
@@ -178,7 +180,7 @@ export class ChunkUploader {
         }
         this.pendingIds.add(id);
       }
-      const sealed = 'blob' in result ? result.blob : this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, result.data, new Uint8Array(result.data.buffer));
+      const sealed = 'blob' in result ? result.blob : this.ctx.pool.codec.sealBlob(this.ctx.keys.encKey, result.data, new Uint8Array(result.data.buffer), next.level);
       if (!this.pack.fits(sealed.length) && this.pack.count > 0) await this.closePack();
       this.pack.add(id, next.type, sealed, next.rawLength);
       this.recycle(next, sealed.buffer);

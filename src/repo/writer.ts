@@ -211,7 +211,7 @@ export class Writer implements SnapshotWriter {
         result = await this.ctx.pool.readFile(request, async (chunk) => {
           chunks.push(chunk.id);
           this.stats.bytesRead += chunk.rawLength;
-          await this.uploader.accept(chunk, BLOB_TYPE.data);
+          await this.uploader.accept(chunk, BLOB_TYPE.data, this.compressionLevel);
           this.progress();
         });
       } catch (err) {
