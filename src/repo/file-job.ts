@@ -53,7 +53,7 @@ export interface FileJobDeps {
 /** Creates the runner. Keep this function free of outside references: its source text runs in workers. Never throws. */
 export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
   const { fs, crypto, codec } = deps;
-  const READ_SIZE = 1 << 20;
+  const READ_SIZE = 2 << 20;
   const SPARE_BUDGET = 4 << 20;
   // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the tree.
   // O_NONBLOCK: a file swapped for a FIFO does not hang the backup.
