@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRepriseError, RepriseError } from '../../../src/core/errors.js';
 import type { PartEntry } from '../../../src/repo/api.js';
-import type { Repository } from '../../../src/repo/repository.js';
+import { Repository } from '../../../src/repo/repository.js';
 import { LocalBackend } from '../../../src/storage/local/index.js';
 import { initSmall, pieces, sha, textLike } from './helpers.js';
 
@@ -67,11 +67,14 @@ describe('file jobs and file writers in worker threads', () => {
 
   it('the compression level of a writer applies to the files its workers read', async () => {
     const { dir } = await setup();
-    writeFileSync(join(dir, 'text.txt'), textLike(2_000_000));
+    // One chunk in any repository (below the default 512 KiB minimum): each repository draws its
+    // own gear table, so a bigger file would be cut differently in the two and dedup differently.
+    writeFileSync(join(dir, 'text.txt'), textLike(400_000));
     const stored: number[] = [];
     for (const compressionLevel of [1, 19]) {
       // A fresh repository each time: the second would otherwise dedup everything.
-      const { repo } = await setup();
+      const repo = await Repository.init({ backend: new LocalBackend(join(dir, `repo-${compressionLevel}`)), password: 'pw', workers: 2 });
+      repos.push(repo);
       const writer = repo.newWriter({ signal: new AbortController().signal, compressionLevel });
       await writer.addLocalFile({ name: 'text.txt', type: 'file' }, { path: join(dir, 'text.txt'), unreadable });
       stored.push((await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info })).added);
