@@ -32,8 +32,11 @@ for (const p of [resticRepo, repriseRepo, path.join(work, 'restore-restic'), pat
 const config = path.join(work, 'reprise.yaml');
 writeFileSync(config, `version: 1\nrepository:\n  url: ${repriseRepo}\n  password: \${REPRISE_PASSWORD}\ncatalog: ${path.join(work, 'catalog.db')}\nsources:\n  tree: { type: files, path: ${tree} }\n`);
 rmSync(path.join(work, 'catalog.db'), { force: true });
-const r = (...args) => reprise(['-c', config, ...args], { env });
-const restic = (...args) => timed('restic', ['-r', resticRepo, ...args], { env });
+// Every timed step starts with nothing dirty in the page cache (`sync`, not timed): otherwise the
+// second tool of a pair pays for flushing what the first one wrote (neither syncs by default).
+const settle = () => execFileSync('sync');
+const r = (...args) => (settle(), reprise(['-c', config, ...args], { env }));
+const restic = (...args) => (settle(), timed('restic', ['-r', resticRepo, ...args], { env }));
 
 await restic('init');
 await r('init');
