@@ -131,7 +131,7 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
   const groups = planGroups(ctx, part.chunks);
   const lane = ctx.pool.writerLane();
   const token = ++writeTokens;
-  const file: FileToWrite = { ...target, size: part.size, sha256: part.sha256 };
+  const file: FileToWrite = { ...target, size: part.size, ...(part.chunks.length > 1 ? { sha256: part.sha256 } : {}) };
   const fetch = (i: number): Promise<Uint8Array> => {
     const group = groups[i] as ReadGroup;
     // A local pack is read by the worker itself (see `from` below): nothing to fetch here.
