@@ -133,7 +133,7 @@ parentPort.on('message', (msg) => {
   if (msg.op === 'write') {
     const outcome = fileWriter.write({ ...msg, bytes: new Uint8Array(msg.buffer, msg.offset, msg.length) });
     parentPort.postMessage({ seq: msg.seq, result: outcome ?? {} });
-    collectSoon(msg.length);
+    collectSoon(msg.from ? msg.from.length : msg.length);
     return;
   }
   if (msg.op === 'ack') {
