@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,10 +87,13 @@ describe('DumpFollower', () => {
     const follower = new DumpFollower(join(dir, 'out'), run, signal);
     const first = follower.newFiles(new Set());
     expect(await stateAfterAWhile(first)).toBe('pending');
-    await mkdir(join(dir, 'out'));
-    await writeFile(join(dir, 'out', 'toc.dat'), 'toc');
-    await writeFile(join(dir, 'out', '10.dat'), '');
-    await writeFile(join(dir, 'out', '9.dat'), '');
+    // The three files appear at once (a folder renamed into place): the follower polls, and files
+    // written one by one could be listed in two rounds.
+    await mkdir(join(dir, 'staging'));
+    await writeFile(join(dir, 'staging', 'toc.dat'), 'toc');
+    await writeFile(join(dir, 'staging', '10.dat'), '');
+    await writeFile(join(dir, 'staging', '9.dat'), '');
+    await rename(join(dir, 'staging'), join(dir, 'out'));
     expect(await first).toEqual(['9.dat', '10.dat', 'toc.dat']);
     const seen = new Set(['9.dat', '10.dat', 'toc.dat']);
     const next = follower.newFiles(seen);
