@@ -69,7 +69,44 @@ export async function* walkTree(root: string, options: WalkOptions): AsyncGenera
     });
   }
   yield { rel: ROOT_PART, abs: root, type: 'dir', stat: rootStat };
-  yield* walkDir(root, '', rootStat.dev, options);
+  // One generator with an explicit stack of directories: nested generators cost each entry a
+  // promise and a result object per level, a fifth of a backup's garbage on the main thread.
+  const stack: DirFrame[] = [await openDir(root, '', options)];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as DirFrame;
+    if (frame.next >= frame.batch.length) {
+      if (frame.start >= frame.listed.length) stack.pop();
+      else statNextBatch(frame, options);
+      continue;
+    }
+    throwIfAborted(options.signal);
+    const { name, result } = frame.batch[frame.next++] as Stated;
+    const rel = frame.relDir === '' ? name : `${frame.relDir}/${name}`;
+    const abs = frame.prefix + name;
+    if ('err' in result) {
+      if (errnoCode(result.err) === 'ENOENT') {
+        options.onWarning?.({ path: rel, reason: 'vanished', message: `${rel} was deleted during the walk; skipped` });
+        continue;
+      }
+      throw sourceUnreadable(abs, result.err, 'cannot stat');
+    }
+    const st = result.st;
+    const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+    if (type === undefined) {
+      if (!options.exclude(rel, false)) {
+        options.onWarning?.({ path: rel, reason: 'special', message: `${rel} is a socket, FIFO or device; skipped` });
+      }
+      continue;
+    }
+    if (options.exclude(rel, type === 'dir')) continue;
+    if (type === 'symlink') {
+      const linkTarget = await readLinkUtf8(abs, rel, options);
+      if (linkTarget !== undefined) yield { rel, abs, type, stat: st, linkTarget };
+      continue;
+    }
+    yield { rel, abs, type, stat: st };
+    if (type === 'dir' && !(options.oneFileSystem && st.dev !== rootStat.dev)) stack.push(await openDir(abs, rel, options));
+  }
 }
 
 /** Entries stat'ed together before any is yielded (a batch also ends at a directory). */
@@ -83,66 +120,50 @@ interface Listed {
   mayBeDir: boolean;
 }
 
-async function* walkDir(absDir: string, relDir: string, rootDev: bigint, options: WalkOptions): AsyncGenerator<WalkEntry> {
-  const listed = await listSorted(absDir, relDir, options);
-  let start = 0;
-  while (start < listed.length) {
-    throwIfAborted(options.signal);
-    // A batch ends at a directory: entries after it are stat'ed once its subtree is done, so
-    // the stat a part carries is never older than the walk of a sibling subtree.
-    let end = start;
-    while (end < listed.length && end - start < STAT_BATCH) {
-      if ((listed[end++] as Listed).mayBeDir) break;
-    }
-    const batch = listed.slice(start, end);
-    start = end;
-    // Synchronous on purpose: an lstat takes microseconds, an asynchronous one a thread-pool round trip.
-    // Paths by concatenation: names come from readdir (no separators), and path.join's normalising
-    // was a fifth of the walk's allocations.
-    const prefix = absDir.endsWith('/') ? absDir : `${absDir}/`;
-    const stats = batch.map(({ name }): StatResult => {
-      try {
-        return { st: lstatSync(prefix + name, { bigint: true }) };
-      } catch (err) {
-        return { err };
-      }
-    });
-    for (let i = 0; i < batch.length; i++) {
-      throwIfAborted(options.signal);
-      const name = (batch[i] as Listed).name;
-      const result = stats[i] as StatResult;
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
-      const abs = prefix + name;
-      if ('err' in result) {
-        if (errnoCode(result.err) === 'ENOENT') {
-          options.onWarning?.({ path: rel, reason: 'vanished', message: `${rel} was deleted during the walk; skipped` });
-          continue;
-        }
-        throw sourceUnreadable(abs, result.err, 'cannot stat');
-      }
-      yield* visit(abs, rel, result.st, rootDev, options);
-    }
-  }
+interface Stated {
+  name: string;
+  result: StatResult;
 }
 
-async function* visit(abs: string, rel: string, st: BigIntStats, rootDev: bigint, options: WalkOptions): AsyncGenerator<WalkEntry> {
-  const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
-  if (type === undefined) {
-    if (!options.exclude(rel, false)) {
-      options.onWarning?.({ path: rel, reason: 'special', message: `${rel} is a socket, FIFO or device; skipped` });
+/** A directory being walked: its sorted listing, and the batch of entries stat'ed so far. */
+interface DirFrame {
+  relDir: string;
+  /** The directory's path with a trailing slash: paths by concatenation (names come from readdir). */
+  prefix: string;
+  listed: Listed[];
+  /** Next listed entry to stat. */
+  start: number;
+  batch: Stated[];
+  /** Next entry of the batch to yield. */
+  next: number;
+}
+
+async function openDir(absDir: string, relDir: string, options: WalkOptions): Promise<DirFrame> {
+  const listed = await listSorted(absDir, relDir, options);
+  return { relDir, prefix: absDir.endsWith('/') ? absDir : `${absDir}/`, listed, start: 0, batch: [], next: 0 };
+}
+
+/**
+ * Stats the next entries of `frame`. A batch ends at a directory: entries after it are stat'ed once
+ * its subtree is done, so the stat a part carries is never older than the walk of a sibling subtree.
+ */
+function statNextBatch(frame: DirFrame, options: WalkOptions): void {
+  throwIfAborted(options.signal);
+  const { listed } = frame;
+  let end = frame.start;
+  while (end < listed.length && end - frame.start < STAT_BATCH) {
+    if ((listed[end++] as Listed).mayBeDir) break;
+  }
+  // Synchronous on purpose: an lstat takes microseconds, an asynchronous one a thread-pool round trip.
+  frame.batch = listed.slice(frame.start, end).map(({ name }): Stated => {
+    try {
+      return { name, result: { st: lstatSync(frame.prefix + name, { bigint: true }) } };
+    } catch (err) {
+      return { name, result: { err } };
     }
-    return;
-  }
-  if (options.exclude(rel, type === 'dir')) return;
-  if (type === 'symlink') {
-    const linkTarget = await readLinkUtf8(abs, rel, options);
-    if (linkTarget !== undefined) yield { rel, abs, type, stat: st, linkTarget };
-    return;
-  }
-  yield { rel, abs, type, stat: st };
-  if (type === 'dir' && !(options.oneFileSystem && st.dev !== rootDev)) {
-    yield* walkDir(abs, rel, rootDev, options);
-  }
+  });
+  frame.start = end;
+  frame.next = 0;
 }
 
 async function listSorted(absDir: string, relDir: string, options: WalkOptions): Promise<Listed[]> {
