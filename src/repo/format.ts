@@ -18,8 +18,12 @@ export const DEFAULT_CHUNKER: ChunkerParams = {
   maxSize: 1 << 23,
 };
 
-/** A pack is closed once its blobs reach this many bytes. */
-export const PACK_TARGET_SIZE = 16 << 20;
+/**
+ * A pack is closed once its blobs reach this many bytes. 8 MiB rather than 16: a backup holds
+ * about three pack buffers (filling, uploading, one spare), and on the 1 GiB files bench 8 MiB
+ * packs took peak RSS from ~270 to ~243 MiB for ~2% more time.
+ */
+export const PACK_TARGET_SIZE = 8 << 20;
 
 /** zstd level for chunk payloads (3 compresses ~7% better than 1 at ~the same speed here). */
 export const ZSTD_LEVEL = 3;
