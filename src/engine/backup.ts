@@ -1,7 +1,7 @@
 import { toRepriseError } from '../core/errors.js';
 import { InflightWindow } from '../core/inflight.js';
 import type { PartEntry, RepositoryHandle, SnapshotSummary } from '../repo/api.js';
-import type { DumpPart, LocalFile, PartMeta, Source } from '../sources/source.js';
+import type { DumpPart, PartMeta, Source } from '../sources/source.js';
 import { withRepoLock } from './lock.js';
 import type { Runtime } from './runtime.js';
 import { snapshotsOf } from './select.js';
@@ -10,10 +10,6 @@ import { tracked } from './tracked.js';
 /** Local files read by workers at once, and their bytes: enough to keep every worker busy. */
 const LOCAL_FILES_IN_FLIGHT = 64;
 const LOCAL_BYTES_IN_FLIGHT = 8 << 20;
-/** Files up to this size are read in batches of up to this many files or bytes. */
-const BATCH_FILE_MAX = 256 << 10;
-const BATCH_FILES = 16;
-const BATCH_BYTES = 512 << 10;
 
 export interface BackupResult {
   source: string;
@@ -103,19 +99,6 @@ async function writeSnapshot(
   let size = 0;
   // Local files are read in worker threads, several at once; the window bounds the memory that takes.
   const reading = new InflightWindow(LOCAL_FILES_IN_FLIGHT, LOCAL_BYTES_IN_FLIGHT);
-  // Small local files go to the workers in batches: one message and one job per batch.
-  let batch: Array<{ meta: PartMeta; file: LocalFile }> = [];
-  let batchBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const job = writer.addLocalFiles(batch).then((entries) => {
-      for (const entry of entries) size += entry.size;
-    });
-    const bytes = batchBytes;
-    batch = [];
-    batchBytes = 0;
-    await reading.add(job, bytes);
-  };
   try {
     for await (const part of source.dump(signal)) {
       signal.throwIfAborted();
@@ -123,29 +106,18 @@ async function writeSnapshot(
       const before = previous.get(part.name);
       parts++;
       if (part.type === 'file') files++;
-      const bytes = part.size ?? 0;
-      const unchanged = part.type === 'file' && part.changeKey !== undefined && before?.type === 'file' && before.changeKey === part.changeKey;
-      if (part.type === 'file' && part.localFile && !unchanged && bytes <= BATCH_FILE_MAX) {
-        batch.push({ meta, file: part.localFile });
-        batchBytes += bytes;
-        if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
-        continue;
-      }
-      // A part takes its place in the snapshot when it is added: the batch before it goes first.
-      await flush();
-      if (unchanged && before) {
+      if (part.type === 'file' && part.changeKey !== undefined && before?.type === 'file' && before.changeKey === part.changeKey) {
         size += writer.reusePart(meta, before).size;
         filesUnchanged++;
       } else if (part.type === 'file' && part.localFile) {
         const job = writer.addLocalFile(meta, part.localFile).then((entry) => {
           size += entry.size;
         });
-        await reading.add(job, bytes);
+        await reading.add(job, part.size ?? 0);
       } else {
         size += (await writer.addPart(meta, part.type === 'file' ? part.open?.() : undefined)).size;
       }
     }
-    await flush();
     await reading.drain();
     const snapshot = await writer.commit({
       source: name,

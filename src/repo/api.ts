@@ -87,8 +87,6 @@ export interface SnapshotWriter {
    * snapshot. Read failures are thrown as `file.unreadable(cause)`.
    */
   addLocalFile(meta: PartMeta, file: LocalFile): Promise<PartEntry>;
-  /** As addLocalFile for several files read one after the other by one worker (cheaper per file for small ones). */
-  addLocalFiles(items: ReadonlyArray<{ meta: PartMeta; file: LocalFile }>): Promise<PartEntry[]>;
   /** Records a part whose content is unchanged since `previous` (its chunks are known to exist). */
   reusePart(meta: PartMeta, previous: PartEntry): PartEntry;
   /** Flushes packs and index, then writes the snapshot file last. Returns the new snapshot. */

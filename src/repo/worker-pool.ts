@@ -28,7 +28,7 @@ type Task =
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
   | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] }
-  | { op: 'files'; jobs: FileJob[] }
+  | { op: 'file'; job: FileJob }
   | ({ op: 'write' } & Omit<WritePiece, 'bytes'> & { buffer: ArrayBuffer; offset: number; length: number });
 
 /** A chunk as it crosses from a worker. */
@@ -44,14 +44,14 @@ interface WireChunk {
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
-  /** File jobs: where chunks go (with the index of their file in the batch), one at a time, in order. */
-  onChunk?: (chunk: JobChunk, file: number) => Promise<void> | void;
+  /** File jobs: where chunks go, one at a time, in order. */
+  onChunk?: (chunk: JobChunk) => Promise<void> | void;
   /** File jobs: the chunk handed to onChunk last, settled before the next one goes. */
   chain?: Promise<void>;
 }
 
 /** Bytes of blob buffers held on the main thread until the next message to a worker takes them back. */
-const SPARES_IN_TRANSIT = 2 << 20;
+const SPARES_IN_TRANSIT = 4 << 20;
 
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;
@@ -100,41 +100,32 @@ const fileJobs = createFileJobRunner({
 const toWire = (c) => ({ id: c.id, buffer: c.bytes.buffer, offset: c.bytes.byteOffset, length: c.bytes.length, rawLength: c.rawLength, sealed: c.sealed });
 // File jobs: chunks sent and not yet acknowledged, and the job waiting for an acknowledgement.
 const jobs = new Map();
-// A batch of files is read one after the other; several files per message keep the main
-// thread's per-file work (messages, promises) small when files are small.
-function fileBatch(msg) {
+function fileJob(msg) {
   const state = { unacked: 0, wake: undefined, stop: false };
   jobs.set(msg.seq, state);
-  const results = [];
-  const transfer = [];
-  (async () => {
-    for (let file = 0; file < msg.jobs.length; file++) {
-      // The last chunk of each file travels with the batch's result: a batch of one-chunk files
-      // costs one message and no acknowledgement.
-      let held;
-      const emit = async (chunk) => {
-        if (held !== undefined) {
-          while (state.unacked >= workerData.jobCredits) await new Promise((resolve) => (state.wake = resolve));
-          if (state.stop) throw new Error('file job cancelled');
-          state.unacked++;
-          parentPort.postMessage({ seq: msg.seq, file, chunk: toWire(held) }, [held.bytes.buffer]);
-        }
-        held = chunk;
-      };
-      try {
-        const result = await fileJobs.run(msg.jobs[file], emit);
-        const last = held === undefined ? undefined : toWire(held);
-        if (last) transfer.push(last.buffer);
-        results.push({ ...result, last });
-        collectSoon(result.size);
-      } catch (err) {
-        const errno = err && typeof err.code === 'string' ? err.code : undefined;
-        parentPort.postMessage({ seq: msg.seq, file, error: String((err && err.message) || err), errno }, transfer);
-        return;
-      }
+  // The last chunk travels with the result: a one-chunk file costs one message and no acknowledgement.
+  let held;
+  const emit = async (chunk) => {
+    if (held !== undefined) {
+      while (state.unacked >= workerData.jobCredits) await new Promise((resolve) => (state.wake = resolve));
+      if (state.stop) throw new Error('file job cancelled');
+      state.unacked++;
+      parentPort.postMessage({ seq: msg.seq, chunk: toWire(held) }, [held.bytes.buffer]);
     }
-    parentPort.postMessage({ seq: msg.seq, result: results }, transfer);
-  })().finally(() => jobs.delete(msg.seq));
+    held = chunk;
+  };
+  fileJobs.run(msg.job, emit).then(
+    (result) => {
+      jobs.delete(msg.seq);
+      const last = held === undefined ? undefined : toWire(held);
+      parentPort.postMessage({ seq: msg.seq, result: { ...result, last } }, last ? [last.buffer] : []);
+      collectSoon(result.size);
+    },
+    (err) => {
+      jobs.delete(msg.seq);
+      parentPort.postMessage({ seq: msg.seq, error: String((err && err.message) || err), errno: err && typeof err.code === 'string' ? err.code : undefined });
+    },
+  );
 }
 const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey });
 parentPort.on('message', (msg) => {
@@ -156,7 +147,7 @@ parentPort.on('message', (msg) => {
     }
     return;
   }
-  if (msg.op === 'files') return fileBatch(msg);
+  if (msg.op === 'file') return fileJob(msg);
   try {
     if (msg.op === 'seal') {
       const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
@@ -268,11 +259,11 @@ export class WorkerPool {
         jobCredits: JOB_CREDITS,
       },
     });
-    worker.on('message', (msg: { seq: number; result?: unknown; error?: string; errno?: string; file?: number; chunk?: WireChunk }) => {
+    worker.on('message', (msg: { seq: number; result?: unknown; error?: string; errno?: string; chunk?: WireChunk }) => {
       const waiter = this.pending.get(msg.seq);
       if (msg.chunk !== undefined) {
         if (waiter) {
-          this.deliver(waiter, fromWire(msg.chunk), msg.file ?? 0, (stop) => {
+          this.deliver(waiter, fromWire(msg.chunk), (stop) => {
             const spares = this.takeSpares();
             worker.postMessage({ op: 'ack', job: msg.seq, stop, spares }, spares);
           });
@@ -285,15 +276,12 @@ export class WorkerPool {
       if (!waiter) return;
       if (msg.error !== undefined) {
         // File jobs fail with the read error itself (errno kept), for the source to name.
-        if (waiter.onChunk) waiter.reject(Object.assign(new Error(msg.error), { file: msg.file ?? 0 }, msg.errno ? { code: msg.errno } : {}));
+        if (waiter.onChunk) waiter.reject(Object.assign(new Error(msg.error), msg.errno ? { code: msg.errno } : {}));
         else waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
       } else if (waiter.onChunk) {
-        const results = msg.result as Array<FileJobResult & { last?: WireChunk }>;
-        results.forEach((r, file) => {
-          if (r.last) this.deliver(waiter, fromWire(r.last), file);
-        });
-        const settled = results.map(({ last: _last, ...result }) => result);
-        (waiter.chain ?? Promise.resolve()).then(() => waiter.resolve(settled), waiter.reject);
+        const { last, ...result } = msg.result as FileJobResult & { last?: WireChunk };
+        if (last) this.deliver(waiter, fromWire(last));
+        (waiter.chain ?? Promise.resolve()).then(() => waiter.resolve(result), waiter.reject);
       } else waiter.resolve(msg.result);
     });
     worker.on('error', (err) => this.failAll(err));
@@ -328,9 +316,9 @@ export class WorkerPool {
    * Hands a file job's chunk to its consumer after the previous one. `taken` (the acknowledgement
    * the worker waits for) runs even when the consumer fails, then telling the worker to stop.
    */
-  private deliver(waiter: Pending, chunk: JobChunk, file: number, taken?: (stop: boolean) => void): void {
+  private deliver(waiter: Pending, chunk: JobChunk, taken?: (stop: boolean) => void): void {
     const onChunk = waiter.onChunk as NonNullable<Pending['onChunk']>;
-    const chain = (waiter.chain ?? Promise.resolve()).then(() => onChunk(chunk, file));
+    const chain = (waiter.chain ?? Promise.resolve()).then(() => onChunk(chunk));
     waiter.chain = chain;
     chain.then(
       () => taken?.(false),
@@ -365,7 +353,7 @@ export class WorkerPool {
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, ...(onChunk ? { onChunk } : {}) });
-      const spares = task.op === 'files' ? this.takeSpares() : [];
+      const spares = task.op === 'file' ? this.takeSpares() : [];
       worker.postMessage({ ...task, seq, spares }, [...transfer, ...spares]);
     });
   }
@@ -410,14 +398,13 @@ export class WorkerPool {
   }
 
   /**
-   * Reads, hashes, chunks and (when `job.seal`) seals local files in a worker, one after the
-   * other. Chunks reach `onChunk` with the index of their file, in order, one at a time: the
-   * worker sends at most a few ahead of the ones `onChunk` has finished with. Rejects with the
-   * first read failure (an Error with the errno `code` and the `file` index), or with what
-   * `onChunk` throws.
+   * Reads, hashes, chunks and (when `job.seal`) seals one local file in a worker. Chunks reach
+   * `onChunk` in file order, one at a time: the worker sends at most a few ahead of the ones
+   * `onChunk` has finished with. Rejects with the read failure (an Error with the errno `code`),
+   * or with what `onChunk` throws.
    */
-  readFiles(jobs: FileJob[], onChunk: (chunk: JobChunk, file: number) => Promise<void> | void): Promise<FileJobResult[]> {
-    return this.run<FileJobResult[]>({ op: 'files', jobs }, [], this.size, onChunk);
+  readFile(job: FileJob, onChunk: (chunk: JobChunk) => Promise<void> | void): Promise<FileJobResult> {
+    return this.run<FileJobResult>({ op: 'file', job }, [], this.size, onChunk);
   }
 
   /** A worker for a file restored in several pieces: all of them must go to the same one. Never throws. */

@@ -192,40 +192,36 @@ export class Writer implements SnapshotWriter {
   }
 
   async addLocalFile(meta: PartMeta, file: LocalFile): Promise<PartEntry> {
-    return (await this.addLocalFiles([{ meta, file }]))[0] as PartEntry;
-  }
-
-  addLocalFiles(items: ReadonlyArray<{ meta: PartMeta; file: LocalFile }>): Promise<PartEntry[]> {
     this.assertOpen();
-    const slots = items.map(({ meta }) => this.reserve(meta.name));
+    const slot = this.reserve(meta.name);
     const job = (async () => {
       if (!this.freshDone) await this.ensureFreshIndex();
-      const chunks: string[][] = items.map(() => []);
+      const chunks: string[] = [];
       const params = this.chunkerParams;
-      const seal = this.uploader.sealInWorkers;
-      const level = this.compressionLevel !== undefined ? { level: this.compressionLevel } : {};
-      const requests = items.map(({ file }) => ({ path: file.path, minSize: params.minSize, avgSize: params.avgSize, maxSize: params.maxSize, seal, ...level }));
-      let results: Array<{ size: number; sha256: string }>;
+      const request = {
+        path: file.path,
+        minSize: params.minSize,
+        avgSize: params.avgSize,
+        maxSize: params.maxSize,
+        seal: this.uploader.sealInWorkers,
+        ...(this.compressionLevel !== undefined ? { level: this.compressionLevel } : {}),
+      };
+      let result: { size: number; sha256: string };
       try {
-        results = await this.ctx.pool.readFiles(requests, async (chunk, file) => {
-          (chunks[file] as string[]).push(chunk.id);
+        result = await this.ctx.pool.readFile(request, async (chunk) => {
+          chunks.push(chunk.id);
           this.stats.bytesRead += chunk.rawLength;
           await this.uploader.accept(chunk, BLOB_TYPE.data, this.compressionLevel);
           this.progress();
         });
       } catch (err) {
-        // Failures of the repository side are RepriseErrors; anything else is the read of file `err.file`.
-        if (err instanceof RepriseError || !(err instanceof Error)) throw err;
-        const failed = items[(err as { file?: number }).file ?? 0] ?? items[0];
-        throw failed ? failed.file.unreadable(err) : err;
+        // Failures of the repository side are RepriseErrors; anything else is the read itself.
+        throw err instanceof RepriseError || !(err instanceof Error) ? err : file.unreadable(err);
       }
-      return items.map(({ meta }, i) => {
-        const result = results[i] as { size: number; sha256: string };
-        const entry: PartEntry = { ...meta, chunks: chunks[i] as string[], size: result.size, sha256: result.sha256 };
-        this.parts[slots[i] as number] = entry;
-        this.stats.partsNew++;
-        return entry;
-      });
+      this.stats.partsNew++;
+      const entry: PartEntry = { ...meta, chunks, size: result.size, sha256: result.sha256 };
+      this.parts[slot] = entry;
+      return entry;
     })();
     this.jobs.add(job);
     job.then(

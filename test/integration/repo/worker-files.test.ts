@@ -95,22 +95,6 @@ describe('file jobs and file writers in worker threads', () => {
     await writer.abort();
   });
 
-  it('a batch of files read by one worker keeps their order, and a failing file is named', async () => {
-    const { dir, repo } = await setup();
-    const data = [randomBytes(3000), textLike(70_000), Buffer.alloc(0), randomBytes(20)];
-    data.forEach((d, i) => writeFileSync(join(dir, `f${i}`), d));
-    const writer = repo.newWriter({ signal: new AbortController().signal });
-    const named = (i: number) => ({ meta: { name: `f${i}`, type: 'file' as const }, file: { path: join(dir, `f${i}`), unreadable: (c: Error) => new RepriseError('REPRISE_SOURCE_UNREADABLE', `cannot read f${i}: ${(c as { code?: string }).code}`) } });
-    const entries = await writer.addLocalFiles(data.map((_, i) => named(i)));
-    expect(entries.map((e) => e.name)).toEqual(['f0', 'f1', 'f2', 'f3']);
-    entries.forEach((e, i) => expect(e.sha256).toBe(sha(data[i] as Uint8Array)));
-    const renamed = (i: number, name: string) => ({ ...named(i), meta: { name, type: 'file' as const } });
-    const err = await writer.addLocalFiles([renamed(0, 'b0'), renamed(9, 'b1'), renamed(1, 'b2')]).catch((e: unknown) => e);
-    expect(isRepriseError(err, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
-    expect((err as Error).message).toBe('cannot read f9: ENOENT');
-    await writer.abort();
-  });
-
   it('a damaged blob fails the restore of its file with REPRISE_INTEGRITY naming the pack, and leaves no file', async () => {
     const { dir, repo } = await setup();
     const data = randomBytes(300_000);
