@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=1
+#!/usr/bin/env node
 import './threadpool.js';
 import { createProgram } from './program.js';
 
