@@ -3,7 +3,7 @@ import { RepriseError } from '../core/errors.js';
 import type { PartEntry } from './api.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import { packKey } from './format.js';
-import type { FileToWrite, WriteFailure } from './file-writer.js';
+import type { FileToWrite, WriteFailure, WritePiece } from './file-writer.js';
 import type { ChunkLocation } from './index-store.js';
 
 /** One ranged read covering adjacent blobs of one pack. */
@@ -118,6 +118,7 @@ export async function readAll(ctx: RepoContext, ids: readonly string[], signal?:
 export type FileTarget = Omit<FileToWrite, 'size' | 'sha256'>;
 
 let writeTokens = 0;
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Writes the content of `part` into a new file at `target.path` (created exclusively, mode 0600
@@ -132,38 +133,43 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
   const lane = ctx.pool.writerLane();
   const token = ++writeTokens;
   const file: FileToWrite = { ...target, size: part.size, ...(part.chunks.length > 1 ? { sha256: part.sha256 } : {}) };
-  const fetch = (i: number): Promise<Uint8Array> => {
-    const group = groups[i] as ReadGroup;
-    // A local pack is read by the worker itself (see `from` below): nothing to fetch here.
-    if (ctx.backend.localFile?.(packKey(group.pack))) return Promise.resolve(new Uint8Array(0));
-    return ctx.backend.get(packKey(group.pack), { offset: group.offset, length: group.length }, signal).catch((err: unknown) => {
-      throw storageFailure(err, `read pack ${group.pack}`);
-    });
+  // What the worker needs to get a group's blobs: a local pack it reads itself, or the bytes.
+  const source = (group: ReadGroup): Promise<Pick<WritePiece, 'bytes' | 'from'>> => {
+    const key = packKey(group.pack);
+    const local = ctx.backend.localFile?.(key);
+    if (local) return Promise.resolve({ bytes: NO_BYTES, from: { path: local, offset: group.offset, length: group.length } });
+    return ctx.backend.get(key, { offset: group.offset, length: group.length }, signal).then(
+      (bytes) => ({ bytes }),
+      (err: unknown) => {
+        throw storageFailure(err, `read pack ${group.pack}`);
+      },
+    );
   };
-  // The next group is fetched while the worker writes the current one.
-  let next = groups.length > 0 ? fetch(0) : Promise.resolve(new Uint8Array(0));
+  // An empty file is one piece without blobs. The next group is fetched while the worker writes the current one.
+  const count = Math.max(1, groups.length);
+  let next = groups[0] ? source(groups[0]) : Promise.resolve({ bytes: NO_BYTES });
   let outcome: { done?: number; renameFailed?: string; failure?: WriteFailure } = {};
-  let started = false;
+  /** The worker holds the file open, waiting for more pieces. */
+  let holding = false;
   try {
-    for (let i = 0; i < Math.max(1, groups.length); i++) {
-      const bytes = await next;
-      if (i + 1 < groups.length) {
-        next = fetch(i + 1);
+    for (let i = 0; i < count; i++) {
+      const data = await next;
+      const following = groups[i + 1];
+      if (following) {
+        next = source(following);
         next.catch(() => undefined);
       }
       throwIfAborted(signal);
       const group = groups[i];
       const blobs = group ? group.blobs.map((b) => ({ id: b.id, at: b.at, length: b.length, pack: group.pack })) : [];
-      const last = i + 1 >= groups.length;
-      started = !last;
-      const local = group ? ctx.backend.localFile?.(packKey(group.pack)) : undefined;
-      const from = group && local ? { from: { path: local, offset: group.offset, length: group.length } } : {};
-      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, bytes, blobs, ...from });
+      const last = i + 1 === count;
+      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, blobs, ...data });
+      holding = !last && !outcome.failure;
       if (outcome.failure) break;
     }
   } catch (err) {
     // A fetch failed or the restore was cancelled mid-file: the worker closes and removes it.
-    if (started && !outcome.failure) await ctx.pool.writePiece(lane, { token, last: true, abort: true, bytes: new Uint8Array(0), blobs: [] }).catch(() => undefined);
+    if (holding) await ctx.pool.writePiece(lane, { token, last: true, abort: true, bytes: NO_BYTES, blobs: [] }).catch(() => undefined);
     throw err;
   }
   const failure = outcome.failure;

@@ -41,6 +41,8 @@ function canonical(type: string, reply: unknown): string {
       lp(hash, reply as Buffer);
       break;
     case 'list':
+    // ZRANGE order (score, then member) is already canonical.
+    case 'zset':
       for (const item of reply as Buffer[]) lp(hash, item);
       break;
     case 'set':
@@ -51,10 +53,6 @@ function canonical(type: string, reply: unknown): string {
         lp(hash, f as Buffer);
         lp(hash, v as Buffer);
       }
-      break;
-    case 'zset':
-      // ZRANGE order (score, then member) is already canonical.
-      for (const item of reply as Buffer[]) lp(hash, item);
       break;
     case 'stream':
       lp(hash, reply);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -27,6 +28,18 @@ export async function buildLib(): Promise<{ dir: string; cleanup: () => Promise<
     { cwd: ROOT },
   );
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Builds the library once for the calling test file and removes it after; returns its folder (valid in tests). */
+export function useBuiltLib(): () => string {
+  let lib: Awaited<ReturnType<typeof buildLib>> | undefined;
+  beforeAll(async () => {
+    lib = await buildLib();
+  });
+  afterAll(async () => {
+    await lib?.cleanup();
+  });
+  return () => (lib as Awaited<ReturnType<typeof buildLib>>).dir;
 }
 
 export interface Spawned {

@@ -5,17 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disableKillswitch, enableKillswitch, killswitchStatus } from '../../../src/killswitch/api.js';
 import { openModeStore } from '../../../src/killswitch/open-store.js';
 import type { ModeStore } from '../../../src/killswitch/store.js';
-import { buildLib, request, spawnNode, suffix, waitFor, type Spawned } from './helpers.js';
+import { useBuiltLib, request, spawnNode, suffix, waitFor, type Spawned } from './helpers.js';
 
 const APP = path.join(import.meta.dirname, 'fixtures/app.mjs');
-let lib: Awaited<ReturnType<typeof buildLib>>;
-
-beforeAll(async () => {
-  lib = await buildLib();
-});
-afterAll(async () => {
-  await lib?.cleanup();
-});
+const libDir = useBuiltLib();
 
 const stores = [
   { kind: 'redis', url: 'redis://127.0.0.1:6379/0' },
@@ -29,7 +22,7 @@ describe.each(stores)('three app processes sharing a $kind store', ({ kind, url 
 
   beforeAll(async () => {
     store = await openModeStore(url, process.cwd(), { key });
-    apps = await Promise.all([0, 1, 2].map(() => spawnNode(APP, { LIB: lib.dir, STORE: url, KEY: key })));
+    apps = await Promise.all([0, 1, 2].map(() => spawnNode(APP, { LIB: libDir(), STORE: url, KEY: key })));
   });
   afterAll(async () => {
     await Promise.all(apps.map((a) => a.kill()));

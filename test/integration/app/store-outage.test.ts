@@ -4,17 +4,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disableKillswitch, enableKillswitch } from '../../../src/killswitch/api.js';
 import { openModeStore } from '../../../src/killswitch/open-store.js';
-import { buildLib, freePort, killChild, request, spawnNode, startTcpProxy, suffix, waitFor, type Spawned } from './helpers.js';
+import { useBuiltLib, freePort, killChild, request, spawnNode, startTcpProxy, suffix, waitFor, type Spawned } from './helpers.js';
 
 const APP = path.join(import.meta.dirname, 'fixtures/app.mjs');
-let lib: Awaited<ReturnType<typeof buildLib>>;
-
-beforeAll(async () => {
-  lib = await buildLib();
-});
-afterAll(async () => {
-  await lib?.cleanup();
-});
+const libDir = useBuiltLib();
 
 /** Our own redis-server, so killing it never touches the shared one on 6379. */
 async function startRedis(port: number): Promise<ChildProcess> {
@@ -45,7 +38,7 @@ describe('store outage', () => {
     let redis = await startRedis(port);
     const url = `redis://127.0.0.1:${port}/0`;
     const store = await openModeStore(url, process.cwd(), { key: 'ks', timeoutMs: 1000 });
-    const app = await spawnNode(APP, { LIB: lib.dir, STORE: url, KEY: 'ks', POLL_MS: '500' });
+    const app = await spawnNode(APP, { LIB: libDir(), STORE: url, KEY: 'ks', POLL_MS: '500' });
     try {
       await enableKillswitch(store, { mode: 'maintenance', reason: 'outage test', by: 'test' });
       await waitFor(async () => (await request(`http://127.0.0.1:${app.port}/`)).status === 503, 2000);
@@ -74,7 +67,7 @@ describe('store outage', () => {
     let proxy = await startTcpProxy(5432);
     const proxyPort = proxy.port;
     const store = await openModeStore(direct, process.cwd(), { key });
-    const app = await spawnNode(APP, { LIB: lib.dir, STORE: `postgres://postgres@127.0.0.1:${proxyPort}/postgres`, KEY: key, POLL_MS: '500' });
+    const app = await spawnNode(APP, { LIB: libDir(), STORE: `postgres://postgres@127.0.0.1:${proxyPort}/postgres`, KEY: key, POLL_MS: '500' });
     try {
       await enableKillswitch(store, { mode: 'maintenance', reason: 'outage test', by: 'test' });
       await waitFor(async () => (await request(`http://127.0.0.1:${app.port}/`)).status === 503, 2000);
@@ -103,7 +96,7 @@ describe('store outage', () => {
   });
 
   it('SIGTERM: /ready turns 503 at once while a request in flight finishes', async () => {
-    const app = await spawnNode(APP, { LIB: lib.dir, STORE: `${lib.dir}/ks-${suffix()}.json`, DRAIN_MS: '1500' });
+    const app = await spawnNode(APP, { LIB: libDir(), STORE: `${libDir()}/ks-${suffix()}.json`, DRAIN_MS: '1500' });
     try {
       expect((await request(`http://127.0.0.1:${app.port}/ready`)).status).toBe(200);
       const slow = request(`http://127.0.0.1:${app.port}/slow`);
