@@ -105,7 +105,7 @@ async function* restoreParts(
   onBytes: (n: number) => void,
 ): AsyncIterable<RestorePart> {
   for (const entry of entries) {
-    const { chunks: _chunks, sha256: _sha, ...meta } = entry;
+    const { chunks: _chunks, sha256: _sha, crc32: _crc, ...meta } = entry;
     if (entry.type !== 'file') {
       yield meta;
       continue;

@@ -1,4 +1,5 @@
 import type { Backend } from '../storage/backend.js';
+import type { ContentChecksum } from './content-checksum.js';
 import type { FileTarget } from './reader.js';
 import type { ByteStream, LocalFile, PartMeta, SourceInfo } from '../sources/source.js';
 
@@ -27,13 +28,11 @@ export interface InitOptions extends OpenOptions {
 }
 
 /** A part as stored: its metadata plus where its content is. */
-export interface PartEntry extends PartMeta {
+export interface PartEntry extends PartMeta, ContentChecksum {
   /** Chunk ids (hex) in order; empty for dirs, symlinks and empty files. */
   chunks: string[];
   /** Raw size of the content. */
   size: number;
-  /** SHA-256 (hex) of the whole raw content, for end-to-end verification on restore. */
-  sha256: string;
 }
 
 export interface SnapshotHeader {

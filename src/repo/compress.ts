@@ -40,8 +40,6 @@ export interface BlobCodec {
   sealBlob(encKey: Uint8Array, data: Uint8Array, target?: Uint8Array, level?: number): Uint8Array;
   /** As sealBlob, also computing the chunk id (HMAC-SHA-256 under the MAC key). */
   sealChunk(encKey: Uint8Array, macKey: Uint8Array, data: Uint8Array, target?: Uint8Array, level?: number): { id: string; blob: Uint8Array };
-  /** SHA-256 hex of bytes (pack ids). */
-  hash(data: Uint8Array): string;
   /** Chunk id: HMAC-SHA-256 hex under the MAC key. */
   mac(macKey: Uint8Array, data: Uint8Array): string;
   /** Opens a blob and checks its id; returns the plaintext, or a reason string on any failure. */
@@ -105,26 +103,47 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     }
   }
 
+  /** Plaintext fed to the cipher at a time: small enough that its output reuses malloc's free memory. */
+  const SEAL_PIECE = 1 << 16;
+
   /**
    * nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, written into `target` when it is large enough
-   * (recycled buffers keep memory flat), else into a fresh buffer. `payload` may alias `target`:
-   * it is fully encrypted before anything is written.
+   * (recycled buffers keep memory flat), else into a fresh buffer. `payload` may alias `target`.
+   *
+   * The payload is encrypted SEAL_PIECE bytes at a time: the cipher returns a fresh buffer per
+   * call, and a chunk-sized one is a new memory mapping (a page fault on every page) once
+   * allocations past the mmap threshold are mapped, as the CLI sets. Each piece is written one
+   * step late, after the next piece has been read: its output lands at most 13 bytes past its
+   * input, so an aliased payload is never overwritten before it is encrypted; the nonce and the
+   * flag byte go in last for the same reason.
    */
   function sealPayload(key: Uint8Array, flag: Buffer, payload: Uint8Array, target?: Uint8Array): Uint8Array {
     const nonce = nextNonce();
     const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
     const head = cipher.update(flag);
-    const body = cipher.update(payload);
-    const tail = cipher.final();
-    const tag = cipher.getAuthTag();
-    const size = 12 + head.length + body.length + tail.length + 16;
+    // GCM is a stream mode: the ciphertext is exactly as long as the plaintext.
+    const size = 12 + head.length + payload.length + 16;
     const out = target && target.length >= size ? target.subarray(0, size) : new Uint8Array(size);
-    out.set(nonce, 0);
-    let at = 12;
-    for (const piece of [head, body, tail, tag]) {
-      out.set(piece, at);
-      at += piece.length;
+    let at = 12 + head.length;
+    let late: Buffer | undefined;
+    for (let from = 0; from < payload.length; from += SEAL_PIECE) {
+      const piece = cipher.update(payload.subarray(from, Math.min(payload.length, from + SEAL_PIECE)));
+      if (late) {
+        out.set(late, at);
+        at += late.length;
+      }
+      late = piece;
     }
+    if (late) {
+      out.set(late, at);
+      at += late.length;
+    }
+    const tail = cipher.final();
+    out.set(tail, at);
+    at += tail.length;
+    out.set(cipher.getAuthTag(), at);
+    out.set(nonce, 0);
+    out.set(head, 12);
     return out;
   }
 
@@ -295,9 +314,6 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     sealChunk(encKey, macKey, data, target, level) {
       const id = crypto.createHmac('sha256', macKey).update(data).digest('hex');
       return { id, blob: sealBlob(encKey, data, target, level) };
-    },
-    hash(data) {
-      return crypto.createHash('sha256').update(data).digest('hex');
     },
     mac(macKey, data) {
       return crypto.createHmac('sha256', macKey).update(data).digest('hex');

@@ -3,11 +3,11 @@ import { Chunker } from './chunker.js';
 import { chunkId } from './crypto.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
-import { readAll, readChunks } from './reader.js';
-import { listSnapshotIds, readSnapshotFile, writeSnapshotFile, type TreeRef } from './snapshot-store.js';
-import { decodeTree, encodeTree } from './tree.js';
+import { loadTree, readChunks } from './reader.js';
+import { listSnapshotIds, readSnapshotFile, writeSnapshotFile } from './snapshot-store.js';
+import { encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
-import { chunkStream } from './writer.js';
+import { storeTree } from './writer.js';
 
 /**
  * Copies snapshots (full ids) from `src` into `dst`. Chunk boundaries are kept (no re-chunking);
@@ -33,7 +33,7 @@ export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: rea
       continue;
     }
     const { file } = await readSnapshotFile(src.backend, src.keys.encKey, id, signal);
-    const parts = decodeTree(await readAll(src, file.tree.chunks, signal));
+    const parts = await loadTree(src, file.tree, signal);
     const uploader = new ChunkUploader(dst, uploadSignal);
     try {
       const needed = [...new Set(parts.flatMap((p) => p.chunks))].filter((c) => !mapped.has(c));
@@ -48,13 +48,7 @@ export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: rea
       }
       const rewritten = parts.map((p) => ({ ...p, chunks: p.chunks.map((c) => mapped.get(c) as string) }));
       const treeBytes = encodeTree(rewritten);
-      const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
-      const chunker = new Chunker(dst.gear, dst.chunker);
-      tree.sha256 = (
-        await chunkStream(dst.buffers, chunker, [treeBytes], uploadSignal, async (data) => {
-          tree.chunks.push(await uploader.store(data, BLOB_TYPE.tree));
-        })
-      ).sha256;
+      const tree = await storeTree(uploader, dst.buffers, new Chunker(dst.gear, dst.chunker), treeBytes, uploadSignal);
       await uploader.flush();
       const written = await writeSnapshotFile(dst.backend, dst.keys.encKey, { v: 1, identity: file.identity, tree, added: uploader.counters.bytesAdded }, signal);
       report.snapshotsCopied++;

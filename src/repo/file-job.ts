@@ -1,7 +1,8 @@
 import type { BlobCodec } from './compress.js';
+import type { Checksums, ContentChecksum } from './content-checksum.js';
 
 /**
- * Backing up one local file in a worker thread: open it safely, read it, hash it, cut it into
+ * Backing up one local file in a worker thread: open it safely, read it, checksum it, cut it into
  * chunks, compute each chunk's id and (usually) seal it. The main thread then only dedups and
  * packs what comes back, so a tree of many files uses every core instead of one.
  *
@@ -29,10 +30,8 @@ export interface JobChunk {
   sealed: boolean;
 }
 
-export interface FileJobResult {
-  size: number;
-  sha256: string;
-}
+/** The file's size and whole-content checksum (taken over the bytes as read, before chunking). */
+export type FileJobResult = { size: number } & ContentChecksum;
 
 /** Reads one file: a read failure is thrown as an Error with the errno `code` when there is one. */
 export interface FileJobRunner {
@@ -43,8 +42,8 @@ export interface FileJobRunner {
 
 export interface FileJobDeps {
   fs: typeof import('node:fs');
-  crypto: typeof import('node:crypto');
   codec: BlobCodec;
+  checksums: Checksums;
   newChunker: (params: { minSize: number; avgSize: number; maxSize: number }) => { push(buf: Uint8Array): number[] };
   encKey: Uint8Array;
   macKey: Uint8Array;
@@ -52,9 +51,9 @@ export interface FileJobDeps {
 
 /** Creates the runner. Keep this function free of outside references: its source text runs in workers. Never throws. */
 export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
-  const { fs, crypto, codec } = deps;
+  const { fs, codec } = deps;
   const READ_SIZE = 2 << 20;
-  const SPARE_BUDGET = 4 << 20;
+  const SPARE_BUDGET = 16 << 20;
   // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the tree.
   // O_NONBLOCK: a file swapped for a FIFO does not hang the backup.
   const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
@@ -67,9 +66,13 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
     if (buf.buffer.byteLength === READ_SIZE && spare.length < 2) spare.push(buf);
   }
 
-  function concat(pieces: Uint8Array[], length: number): Uint8Array {
+  // A chunk that straddles reads is joined here when it is sealed at once (its bytes are not
+  // kept), so joining allocates nothing once this has grown to the largest chunk.
+  let joinScratch = new Uint8Array(0);
+  function concat(pieces: Uint8Array[], length: number, reusable: boolean): Uint8Array {
     if (pieces.length === 1) return pieces[0] as Uint8Array;
-    const out = new Uint8Array(length);
+    if (reusable && joinScratch.length < length) joinScratch = new Uint8Array(length);
+    const out = reusable ? joinScratch.subarray(0, length) : new Uint8Array(length);
     let at = 0;
     for (const p of pieces) {
       out.set(p, at);
@@ -118,7 +121,7 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
         throw new Error(`replaced by ${st.isDirectory() ? 'a directory' : 'something that is not a regular file'} during the backup`);
       }
       const chunker = deps.newChunker(job);
-      const sha = crypto.createHash('sha256');
+      const checksum = deps.checksums.start();
       let size = 0;
       let pieces: Uint8Array[] = [];
       let piecesLength = 0;
@@ -127,7 +130,9 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
       /** Read buffers that pending pieces still point into. */
       let inUse: Buffer[] = [];
       for (;;) {
-        const buf = readSize === READ_SIZE ? (spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE)) : Buffer.allocUnsafeSlow(readSize);
+        // Always a full-size buffer, reused: one sized after each small file would be a fresh
+        // memory mapping per file past the mmap threshold the CLI sets (a page fault per page).
+        const buf = spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
         const n = fs.readSync(fd, buf, 0, readSize, null);
         if (n === 0) {
           release(buf);
@@ -136,12 +141,12 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
         // After a short read the file is most likely at its end: probe that with a small buffer.
         readSize = n < readSize ? 4096 : READ_SIZE;
         const data = buf.subarray(0, n);
-        sha.update(data);
+        checksum.update(data);
         size += n;
         let start = 0;
         for (const cut of chunker.push(data)) {
           pieces.push(data.subarray(start, cut));
-          const chunk = concat(pieces, piecesLength + cut - start);
+          const chunk = concat(pieces, piecesLength + cut - start, job.seal);
           pieces = [];
           piecesLength = 0;
           start = cut;
@@ -156,9 +161,9 @@ export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
           inUse.push(buf);
         } else release(buf);
       }
-      if (piecesLength > 0) await emit(toChunk(job, concat(pieces, piecesLength)));
+      if (piecesLength > 0) await emit(toChunk(job, concat(pieces, piecesLength, job.seal)));
       for (const b of inUse) release(b);
-      return { size, sha256: sha.digest('hex') };
+      return { size, ...checksum.result() };
     } finally {
       fs.closeSync(fd);
     }

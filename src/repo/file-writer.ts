@@ -1,9 +1,10 @@
 import type { BlobCodec } from './compress.js';
+import type { Checksums, ContentChecksum, RunningChecksum } from './content-checksum.js';
 
 /**
  * Restoring one file in a worker thread: open each sealed blob (authenticated decryption,
  * decompression, chunk id check), write the plaintext into a new file, check the whole file's
- * size and SHA-256, then set its owner, mode and times. The main thread only fetches the blobs
+ * size and checksum, then set its owner, mode and times. The main thread only fetches the blobs
  * and renames the finished file into place, so a restore of many files uses every core.
  *
  * A file arrives as one or more pieces, in order, all on the same worker. Like createBlobCodec,
@@ -15,10 +16,11 @@ export interface FileToWrite {
   path: string;
   size: number;
   /**
-   * Checked over the whole file when set. A file of one chunk goes without: its content is that
-   * chunk, already verified against its keyed id (an HMAC-SHA-256 of the same bytes).
+   * The part's recorded checksum, checked over the whole file when set. A file of one chunk goes
+   * without: its content is that chunk, already verified against its keyed id (an HMAC-SHA-256 of
+   * the same bytes).
    */
-  sha256?: string;
+  checksum?: ContentChecksum;
   mode: number;
   mtimeMs?: number;
   /** Set only when the restore may change owners (running as root). */
@@ -56,7 +58,7 @@ export interface FileWriter {
 
 export interface FileWriterDeps {
   fs: typeof import('node:fs');
-  crypto: typeof import('node:crypto');
+  checksums: Checksums;
   codec: BlobCodec & { openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput?: boolean): Uint8Array | string };
   encKey: Uint8Array;
   macKey: Uint8Array;
@@ -64,8 +66,8 @@ export interface FileWriterDeps {
 
 /** Creates the writer. Keep this function free of outside references: its source text runs in workers. Never throws. */
 export function createFileWriter(deps: FileWriterDeps): FileWriter {
-  const { fs, crypto, codec } = deps;
-  const open = new Map<number, { fd: number; file: FileToWrite; sha: import('node:crypto').Hash; size: number; failure?: WriteFailure }>();
+  const { fs, checksums, codec } = deps;
+  const open = new Map<number, { fd: number; file: FileToWrite; sum: RunningChecksum | undefined; size: number; failure?: WriteFailure }>();
 
   function fsFailure(err: unknown): WriteFailure {
     const e = err as { code?: unknown; message?: unknown };
@@ -90,11 +92,14 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
     while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
   }
 
-  function finish(state: { fd: number; file: FileToWrite; sha: import('node:crypto').Hash; size: number }): WriteFailure | undefined {
+  function finish(state: { fd: number; file: FileToWrite; sum: RunningChecksum | undefined; size: number }): WriteFailure | undefined {
     const { file, fd } = state;
-    const digest = file.sha256 === undefined ? undefined : state.sha.digest('hex');
-    if (state.size !== file.size || digest !== file.sha256) {
-      return { integrity: `content (${state.size} bytes${digest ? `, sha256 ${digest.slice(0, 16)}…` : ''}) does not match the snapshot` };
+    const computed = state.sum?.result();
+    // A checksum of a kind this version does not know fails too (`sum` is then undefined).
+    const wrongSum = file.checksum !== undefined && (!computed || !checksums.matches(computed, file.checksum));
+    if (state.size !== file.size || wrongSum) {
+      const shown = computed ? `, ${checksums.describe(computed)}` : file.checksum ? ', no checksum of a known kind recorded' : '';
+      return { integrity: `content (${state.size} bytes${shown}) does not match the snapshot` };
     }
     try {
       if (file.owner) fs.fchownSync(fd, file.owner.uid, file.owner.gid);
@@ -143,7 +148,7 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
       if (piece.file) {
         try {
           const fd = fs.openSync(piece.file.path, 'wx', 0o600);
-          state = { fd, file: piece.file, sha: crypto.createHash('sha256'), size: 0 };
+          state = { fd, file: piece.file, sum: piece.file.checksum ? checksums.like(piece.file.checksum) : undefined, size: 0 };
           open.set(piece.token, state);
         } catch (err) {
           return { failure: fsFailure(err) };
@@ -177,7 +182,7 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
           abandon(state);
           return { failure: fsFailure(err) };
         }
-        if (state.file.sha256 !== undefined) state.sha.update(plain);
+        state.sum?.update(plain);
         state.size += plain.length;
       }
       if (!piece.last) return undefined;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChunkerParams } from './api.js';
 
 /**
@@ -52,6 +53,16 @@ export const PREFIX_DATA = 'data/';
 export const PREFIX_INDEX = 'index/';
 export const PREFIX_SNAPSHOTS = 'snapshots/';
 export const PREFIX_LOCKS = 'locks/';
+
+/**
+ * A new pack's id: 32 random bytes, hex. Packs written before 2026-12-04 are named by the SHA-256
+ * of their bytes; nothing relies on either (every byte of a pack is authenticated by its blobs'
+ * and header's GCM tags, and readers find packs through the index), and a random name spares
+ * hashing every stored byte once more. Never throws.
+ */
+export function newPackId(): string {
+  return randomBytes(32).toString('hex');
+}
 
 /** Storage key of a pack. */
 export function packKey(packId: string): string {

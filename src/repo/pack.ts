@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { newPackId } from './format.js';
 import type { BlobCodec, PackEntry } from './compress.js';
 
 /** A finished pack, ready to upload. */
@@ -66,9 +66,8 @@ export class PackWriter {
     return this.buf.subarray(0, this.offset + trailer.length);
   }
 
-  /** Assembles and hashes on this thread. Never throws. */
+  /** Assembles the pack and names it. Never throws. */
   finish(codec: BlobCodec, encKey: Uint8Array): FinishedPack {
-    const bytes = this.assemble(codec, encKey);
-    return { id: createHash('sha256').update(bytes).digest('hex'), bytes, entries: this.entries };
+    return { id: newPackId(), bytes: this.assemble(codec, encKey), entries: this.entries };
   }
 }

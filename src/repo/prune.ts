@@ -4,16 +4,15 @@ import { listAll, storageFailure, throwIfAborted, type RepoContext } from './con
 import { PACK_TARGET_SIZE, PREFIX_DATA, PREFIX_INDEX, packKey } from './format.js';
 import { writeIndexFile, type PackRecord } from './index-store.js';
 import { PackWriter } from './pack.js';
-import { readAll } from './reader.js';
+import { loadTree } from './reader.js';
 import { readAllSnapshots } from './snapshot-store.js';
-import { decodeTree } from './tree.js';
 
 /** Every chunk id any snapshot needs (part lists included). Throws on any unreadable snapshot: never prune on partial knowledge. */
 async function usedChunks(ctx: RepoContext, signal?: AbortSignal): Promise<Set<string>> {
   const used = new Set<string>();
   for (const { file } of await readAllSnapshots(ctx.backend, ctx.keys.encKey, signal)) {
     for (const id of file.tree.chunks) used.add(id);
-    for (const part of decodeTree(await readAll(ctx, file.tree.chunks, signal))) for (const id of part.chunks) used.add(id);
+    for (const part of await loadTree(ctx, file.tree, signal)) for (const id of part.chunks) used.add(id);
   }
   return used;
 }

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
 import { RepriseError } from '../core/errors.js';
 import type { PartEntry } from './api.js';
+import { checksumOf, checksums } from './content-checksum.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import { packKey } from './format.js';
 import type { FileToWrite, WriteFailure, WritePiece } from './file-writer.js';
 import type { ChunkLocation } from './index-store.js';
+import type { TreeRef } from './snapshot-store.js';
+import { decodeTree } from './tree.js';
 
 /** One ranged read covering adjacent blobs of one pack. */
 interface ReadGroup {
@@ -91,19 +93,20 @@ export async function* readChunks(ctx: RepoContext, ids: readonly string[], sign
 
 /**
  * The content of a part, chunk by chunk, each verified before it is yielded; the whole-part
- * SHA-256 is checked at the end. Throws REPRISE_INTEGRITY, REPRISE_STORAGE*, REPRISE_ABORTED.
+ * size and checksum are checked at the end. Throws REPRISE_INTEGRITY, REPRISE_STORAGE*, REPRISE_ABORTED.
  */
 export async function* readPart(ctx: RepoContext, part: PartEntry, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const sha = createHash('sha256');
+  const sum = checksums.like(part);
   let size = 0;
   for await (const chunk of readChunks(ctx, part.chunks, signal)) {
-    sha.update(chunk);
+    sum?.update(chunk);
     size += chunk.length;
     yield chunk;
   }
-  const digest = sha.digest('hex');
-  if (size !== part.size || digest !== part.sha256) {
-    throw new RepriseError('REPRISE_INTEGRITY', `part ${part.name}: content (${size} bytes, sha256 ${digest.slice(0, 16)}…) does not match the snapshot`);
+  const computed = sum?.result();
+  if (size !== part.size || !computed || !checksums.matches(computed, part)) {
+    const shown = computed ? checksums.describe(computed) : 'no checksum recorded';
+    throw new RepriseError('REPRISE_INTEGRITY', `part ${part.name}: content (${size} bytes, ${shown}) does not match the snapshot`);
   }
 }
 
@@ -114,8 +117,23 @@ export async function readAll(ctx: RepoContext, ids: readonly string[], signal?:
   return Buffer.concat(pieces);
 }
 
+/**
+ * Reads a snapshot's part list, checking its size and checksum before parsing it. Throws
+ * REPRISE_INTEGRITY, REPRISE_STORAGE*, REPRISE_ABORTED.
+ */
+export async function loadTree(ctx: RepoContext, tree: TreeRef, signal?: AbortSignal): Promise<PartEntry[]> {
+  const bytes = await readAll(ctx, tree.chunks, signal);
+  const sum = checksums.like(tree);
+  sum?.update(bytes);
+  const computed = sum?.result();
+  if (bytes.length !== tree.size || !computed || !checksums.matches(computed, tree)) {
+    throw new RepriseError('REPRISE_INTEGRITY', `snapshot part list (${bytes.length} bytes, ${computed ? checksums.describe(computed) : 'no checksum recorded'}) does not match the snapshot`);
+  }
+  return decodeTree(bytes);
+}
+
 /** Where and how `writePartFile` creates the file. */
-export type FileTarget = Omit<FileToWrite, 'size' | 'sha256'>;
+export type FileTarget = Omit<FileToWrite, 'size' | 'checksum'>;
 
 let writeTokens = 0;
 const NO_BYTES = new Uint8Array(0);
@@ -132,7 +150,7 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
   const groups = planGroups(ctx, part.chunks);
   const lane = ctx.pool.writerLane();
   const token = ++writeTokens;
-  const file: FileToWrite = { ...target, size: part.size, ...(part.chunks.length > 1 ? { sha256: part.sha256 } : {}) };
+  const file: FileToWrite = { ...target, size: part.size, ...(part.chunks.length > 1 ? { checksum: checksumOf(part) } : {}) };
   // What the worker needs to get a group's blobs: a local pack it reads itself, or the bytes.
   const source = (group: ReadGroup): Promise<Pick<WritePiece, 'bytes' | 'from'>> => {
     const key = packKey(group.pack);

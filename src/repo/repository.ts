@@ -42,9 +42,8 @@ import { IndexStore } from './index-store.js';
 import { addKeyFile, listKeyFiles, openWithPassword, removeKeyFile } from './keys.js';
 import { DEFAULT_LOCK_TIMING, acquireLock, removeStaleLocks, type LockTiming } from './lock.js';
 import { pruneRepository } from './prune.js';
-import { readAll, readPart, writePartFile, type FileTarget } from './reader.js';
+import { loadTree, readPart, writePartFile, type FileTarget } from './reader.js';
 import { listSnapshotIds, readAllSnapshots, readSnapshotFile } from './snapshot-store.js';
-import { decodeTree } from './tree.js';
 import { WorkerPool, defaultPoolSize } from './worker-pool.js';
 import { Writer } from './writer.js';
 
@@ -227,8 +226,7 @@ export class Repository implements RepositoryHandle {
     return {
       ...summary,
       async loadParts(partsSignal?: AbortSignal): Promise<PartEntry[]> {
-        const bytes = await readAll(ctx, file.tree.chunks, partsSignal ?? signal);
-        return decodeTree(bytes);
+        return loadTree(ctx, file.tree, partsSignal ?? signal);
       },
     };
   }

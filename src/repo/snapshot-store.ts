@@ -2,6 +2,7 @@ import { RepriseError, isRepriseError } from '../core/errors.js';
 import type { Backend } from '../storage/backend.js';
 import type { SnapshotHeader, SnapshotSummary } from './api.js';
 import { sealJson, sha256Hex, unsealJson } from './crypto.js';
+import type { ContentChecksum } from './content-checksum.js';
 import { listAll, mapLimit, storageFailure } from './context.js';
 import { PREFIX_SNAPSHOTS } from './format.js';
 
@@ -18,11 +19,10 @@ export interface SnapshotIdentity extends SnapshotHeader {
   content: string;
 }
 
-/** Where the part list is: tree chunk ids (repository-specific), its size and SHA-256. */
-export interface TreeRef {
+/** Where the part list is: tree chunk ids (repository-specific), its size and checksum. */
+export interface TreeRef extends ContentChecksum {
   chunks: string[];
   size: number;
-  sha256: string;
 }
 
 /**

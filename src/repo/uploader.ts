@@ -2,7 +2,7 @@ import { RepriseError } from '../core/errors.js';
 import { chunkId } from './crypto.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import type { JobChunk } from './file-job.js';
-import { PACK_TARGET_SIZE, packKey } from './format.js';
+import { newPackId, PACK_TARGET_SIZE, packKey } from './format.js';
 
 /** Pack buffers hold a full pack plus room for its header. */
 const PACK_CAPACITY = PACK_TARGET_SIZE + (1 << 20);
@@ -202,7 +202,8 @@ export class ChunkUploader {
     this.check();
     const upload = (async () => {
       try {
-        const { id, bytes } = await this.ctx.pool.hash(assembled);
+        const id = newPackId();
+        const bytes = assembled;
         await this.ctx.backend.put(packKey(id), bytes, { signal: this.signal });
         this.unindexed.push({ id, size: bytes.length, entries });
         this.counters.bytesAdded += bytes.length;

@@ -8,6 +8,7 @@ import { createBlobCodec, type BlobCodec, type PackEntry, type PackVerification 
 import { createPackFileReader } from './pack-file.js';
 import { createFileJobRunner, type FileJob, type FileJobResult, type JobChunk } from './file-job.js';
 import { createFileWriter, type WriteFailure, type WritePiece } from './file-writer.js';
+import { createChecksums } from './content-checksum.js';
 import { ZSTD_LEVEL } from './format.js';
 
 /**
@@ -23,7 +24,6 @@ const zstd = require(ZSTD_BINDING) as typeof import('zstd-napi/binding.js');
 
 type Task =
   | { op: 'seal'; buffer: ArrayBuffer; length: number }
-  | { op: 'hash'; buffer: ArrayBuffer; length: number }
   | { op: 'mac'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
   | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
@@ -51,7 +51,7 @@ interface Pending {
 }
 
 /** Bytes of blob buffers held on the main thread until the next message to a worker takes them back. */
-const SPARES_IN_TRANSIT = 4 << 20;
+const SPARES_IN_TRANSIT = 16 << 20;
 
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;
@@ -71,9 +71,12 @@ const macKey = Buffer.from(workerData.macKey);
 // pile up per thread. A short-lived array sized after the bytes just produced fills the (small)
 // young generation so that a cheap scavenge runs every chunk or two and frees them: about 30 MiB
 // less peak RSS for a few percent of CPU.
+// The filler comes in arrays of 64 KiB: a larger one would go to the large-object space, a fresh
+// memory mapping each time (page faults on every page) that no scavenge is needed to free.
 function collectSoon(bytes) {
-  const filler = new Array(bytes >>> 5).fill(0);
-  return filler.length;
+  let length = 0;
+  for (let left = bytes >>> 5; left > 0; left -= 8192) length += new Array(Math.min(left, 8192)).fill(0).length;
+  return length;
 }
 const withPackFile = (${createPackFileReader.toString()})(require('node:fs'));
 // Opening a pack's blobs leaves their plaintext copies behind, and memory that malloc once grew
@@ -91,10 +94,11 @@ function collectingEvery(bytes, readAt) {
   };
 }
 ${chunkerSource()}
+const checksums = (${createChecksums.toString()})({ crypto: require('node:crypto'), zlib: require('node:zlib') });
 const createFileJobRunner = ${createFileJobRunner.toString()};
 const gear = new Uint32Array(workerData.gear);
 const fileJobs = createFileJobRunner({
-  fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey,
+  fs: require('node:fs'), codec, checksums, encKey, macKey,
   newChunker: (params) => new Chunker(gear, params),
 });
 const toWire = (c) => ({ id: c.id, buffer: c.bytes.buffer, offset: c.bytes.byteOffset, length: c.bytes.length, rawLength: c.rawLength, sealed: c.sealed });
@@ -127,7 +131,7 @@ function fileJob(msg) {
     },
   );
 }
-const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), crypto: require('node:crypto'), codec, encKey, macKey });
+const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), checksums, codec, encKey, macKey });
 parentPort.on('message', (msg) => {
   if (msg.spares) fileJobs.reuse(msg.spares);
   if (msg.op === 'write') {
@@ -153,9 +157,9 @@ parentPort.on('message', (msg) => {
       const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
       parentPort.postMessage({ seq: msg.seq, result: { id, buffer: blob.buffer, length: blob.length } }, [blob.buffer]);
       collectSoon(msg.length);
-    } else if (msg.op === 'hash' || msg.op === 'mac') {
+    } else if (msg.op === 'mac') {
       const view = new Uint8Array(msg.buffer, 0, msg.length);
-      const id = msg.op === 'hash' ? codec.hash(view) : codec.mac(macKey, view);
+      const id = codec.mac(macKey, view);
       parentPort.postMessage({ seq: msg.seq, result: { id, buffer: msg.buffer, length: msg.length } }, [msg.buffer]);
     } else if (msg.op === 'open') {
       const out = codec.openBlob(encKey, macKey, new Uint8Array(msg.buffer, msg.offset, msg.length), msg.id);
@@ -373,13 +377,6 @@ export class WorkerPool {
     const buffer = transferable(data);
     const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'mac', buffer, length: data.length }, [buffer], this.sealLanes);
     return { id: r.id, data: new Uint8Array(r.buffer, 0, r.length) };
-  }
-
-  /** SHA-256 of a pack in a worker; the bytes go there and come back in the same buffer (the input view is detached). */
-  async hash(data: Uint8Array): Promise<{ id: string; bytes: Uint8Array }> {
-    const buffer = transferable(data);
-    const r = await this.run<{ id: string; buffer: ArrayBuffer; length: number }>({ op: 'hash', buffer, length: data.length }, [buffer], this.sealLanes);
-    return { id: r.id, bytes: new Uint8Array(r.buffer, 0, r.length) };
   }
 
   /**

@@ -1,25 +1,26 @@
-import { createHash } from 'node:crypto';
 import type { PartMeta, ByteStream, LocalFile } from '../sources/source.js';
 import type { ChunkerParams, PartEntry, SnapshotHeader, SnapshotSummary, SnapshotWriter, WriterOptions, WriterStats } from './api.js';
 import type { BufferPool } from './buffer-pool.js';
 import { Chunker, resolveChunkerParams } from './chunker.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
+import { checksumOf, checksums, type ContentChecksum } from './content-checksum.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
 import { contentHash, encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
+import type { FileJobResult } from './file-job.js';
 import { adoptUnindexedPacks } from './adopt.js';
 import { RepriseError } from '../core/errors.js';
 
 /** Room left after a chunk so its sealed blob fits in the same buffer. */
 const BLOB_SLACK = 64;
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const EMPTY_CHECKSUM = checksums.start().result();
 const PROGRESS_EVERY_MS = 100;
 
 /**
  * Cuts `stream` into content-defined chunks and hands each to `onChunk` in a buffer from `buffers`
  * (at offset 0, with room for the blob overhead) that it owns from then on.
- * Returns the stream's size and SHA-256. Throws what `onChunk` or the stream throws.
+ * Returns the stream's size and checksum. Throws what `onChunk` or the stream throws.
  */
 export async function chunkStream(
   buffers: BufferPool,
@@ -28,8 +29,8 @@ export async function chunkStream(
   signal: AbortSignal,
   onChunk: (data: Uint8Array) => Promise<void>,
   onBytes?: (n: number) => void,
-): Promise<{ size: number; sha256: string }> {
-  const sha = createHash('sha256');
+): Promise<{ size: number } & ContentChecksum> {
+  const sum = checksums.start();
   let size = 0;
   let pieces: Uint8Array[] = [];
   let piecesLength = 0;
@@ -49,7 +50,7 @@ export async function chunkStream(
     throwIfAborted(signal);
     const buf = typeof raw === 'string' ? Buffer.from(raw) : raw;
     if (buf.length === 0) continue;
-    sha.update(buf);
+    sum.update(buf);
     size += buf.length;
     let start = 0;
     for (const cut of chunker.push(buf)) {
@@ -66,7 +67,16 @@ export async function chunkStream(
   }
   if (piecesLength > 0) await emit();
   chunker.reset();
-  return { size, sha256: sha.digest('hex') };
+  return { size, ...sum.result() };
+}
+
+/** Stores a serialised part list as tree chunks; returns where it is. Same errors as chunkStream. */
+export async function storeTree(uploader: ChunkUploader, buffers: BufferPool, chunker: Chunker, treeBytes: Uint8Array, signal: AbortSignal): Promise<TreeRef> {
+  const chunks: string[] = [];
+  const result = await chunkStream(buffers, chunker, [treeBytes], signal, async (data) => {
+    chunks.push(await uploader.store(data, BLOB_TYPE.tree));
+  });
+  return { chunks, size: treeBytes.length, ...checksumOf(result) };
 }
 
 /** A snapshot being written; see SnapshotWriter in api.ts. */
@@ -159,7 +169,7 @@ export class Writer implements SnapshotWriter {
     await this.ensureFreshIndex();
     const chunks: string[] = [];
     let size = 0;
-    let sha256 = EMPTY_SHA256;
+    let checksum = EMPTY_CHECKSUM;
     if (meta.type === 'file' && content) {
       const ids: Promise<string>[] = [];
       const result = await chunkStream(
@@ -177,16 +187,17 @@ export class Writer implements SnapshotWriter {
       );
       chunks.push(...(await Promise.all(ids)));
       size = result.size;
-      sha256 = result.sha256;
+      checksum = checksumOf(result);
     }
     this.stats.partsNew++;
-    return this.record({ ...meta, chunks, size, sha256 });
+    return this.record({ ...meta, chunks, size, ...checksum });
   }
 
   reusePart(meta: PartMeta, previous: PartEntry): PartEntry {
     this.assertOpen();
     this.stats.partsReused++;
-    const entry = this.record({ ...meta, chunks: [...previous.chunks], size: previous.size, sha256: previous.sha256 });
+    // The parent's checksum, whatever its kind: the content is the parent's.
+    const entry = this.record({ ...meta, chunks: [...previous.chunks], size: previous.size, ...checksumOf(previous) });
     this.reused.push(entry);
     return entry;
   }
@@ -206,7 +217,7 @@ export class Writer implements SnapshotWriter {
         seal: this.uploader.sealInWorkers,
         ...(this.compressionLevel !== undefined ? { level: this.compressionLevel } : {}),
       };
-      let result: { size: number; sha256: string };
+      let result: FileJobResult;
       try {
         result = await this.ctx.pool.readFile(request, async (chunk) => {
           chunks.push(chunk.id);
@@ -219,7 +230,7 @@ export class Writer implements SnapshotWriter {
         throw err instanceof RepriseError || !(err instanceof Error) ? err : file.unreadable(err);
       }
       this.stats.partsNew++;
-      const entry: PartEntry = { ...meta, chunks, size: result.size, sha256: result.sha256 };
+      const entry: PartEntry = { ...meta, chunks, size: result.size, ...checksumOf(result) };
       this.parts[slot] = entry;
       return entry;
     })();
@@ -246,11 +257,7 @@ export class Writer implements SnapshotWriter {
       }
       const parts = this.parts as PartEntry[];
       const treeBytes = encodeTree(parts);
-      const tree: TreeRef = { chunks: [], size: treeBytes.length, sha256: '' };
-      const treeResult = await chunkStream(this.ctx.buffers, this.chunker, [treeBytes], this.signal, async (data) => {
-        tree.chunks.push(await this.uploader.store(data, BLOB_TYPE.tree));
-      });
-      tree.sha256 = treeResult.sha256;
+      const tree = await storeTree(this.uploader, this.ctx.buffers, this.chunker, treeBytes, this.signal);
       await this.uploader.flush();
       throwIfAborted(this.signal);
       const identity = identityText({

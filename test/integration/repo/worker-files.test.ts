@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,10 @@ describe('file jobs and file writers in worker threads', () => {
     for (const [name, data] of Object.entries(files)) viaStream.push(await writer.addPart({ name: `s/${name}`, type: 'file' }, pieces(data, 10_000)));
     for (let i = 0; i < viaWorker.length; i++) {
       expect(viaWorker[i]?.chunks).toEqual(viaStream[i]?.chunks);
-      expect(viaWorker[i]?.sha256).toBe(viaStream[i]?.sha256);
+      // The whole-content checksum is CRC-32 of the bytes, the same on both paths.
+      const expected = (crc32(Object.values(files)[i] as Buffer) >>> 0).toString(16).padStart(8, '0');
+      expect(viaWorker[i]?.crc32).toBe(expected);
+      expect(viaStream[i]?.crc32).toBe(expected);
       expect(viaWorker[i]?.size).toBe(viaStream[i]?.size);
     }
     expect(viaWorker[0]?.chunks.length).toBeGreaterThan(5);
@@ -118,6 +122,43 @@ describe('file jobs and file writers in worker threads', () => {
     expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
     expect((err as Error).message).toMatch(/pack [0-9a-f]{64}, chunk [0-9a-f]{64}/);
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('a whole-content checksum that does not match fails the restore, of the old SHA-256 kind as of the CRC-32 one', async () => {
+    const { dir, repo } = await setup();
+    const data = textLike(700_000);
+    writeFileSync(join(dir, 'f.txt'), data);
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    await writer.addLocalFile({ name: 'f.txt', type: 'file' }, { path: join(dir, 'f.txt'), unreadable });
+    const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+    const [part] = (await (await repo.loadSnapshot(snap.id)).loadParts()) as [PartEntry];
+    expect(part.chunks.length).toBeGreaterThan(1);
+    const { crc32: recorded, ...withoutCrc } = part;
+    expect(recorded).toMatch(/^[0-9a-f]{8}$/);
+    const readAllOf = async (p: PartEntry): Promise<Buffer> => {
+      const pieces: Uint8Array[] = [];
+      for await (const piece of repo.readPart(p)) pieces.push(piece);
+      return Buffer.concat(pieces);
+    };
+    // Parts written before CRC-32 record SHA-256: checked with it, both ways of restoring.
+    const old: PartEntry = { ...withoutCrc, sha256: sha(data) };
+    await repo.writePartFile(old, { path: join(dir, 'old.txt'), mode: 0o644 });
+    expect(sha(readFileSync(join(dir, 'old.txt')))).toBe(sha(data));
+    expect(sha(await readAllOf(old))).toBe(sha(data));
+    const wrong: PartEntry[] = [
+      { ...part, crc32: (parseInt(recorded as string, 16) ^ 1).toString(16).padStart(8, '0') },
+      { ...withoutCrc, sha256: sha(Buffer.from('something else')) },
+      // No checksum at all is refused too, never taken as "nothing to check".
+      withoutCrc,
+    ];
+    for (const [i, bad] of wrong.entries()) {
+      const target = join(dir, `bad${i}.txt`);
+      const err = await repo.writePartFile(bad, { path: target, mode: 0o644 }).catch((e: unknown) => e);
+      expect(isRepriseError(err, 'REPRISE_INTEGRITY'), String(err)).toBe(true);
+      expect(existsSync(target)).toBe(false);
+      const streamed = await readAllOf(bad).catch((e: unknown) => e);
+      expect(isRepriseError(streamed, 'REPRISE_INTEGRITY'), String(streamed)).toBe(true);
+    }
   });
 
   it('an existing file at the path is never overwritten (the file is created exclusively)', async () => {
