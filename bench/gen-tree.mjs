@@ -2,7 +2,7 @@
 // binaries, incompressible blobs, and many small files. Deterministic from a seed, so two runs
 // produce the same data.
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Pseudo-random bytes from a seed (AES-CTR keystream: fast and reproducible). */
@@ -39,9 +39,20 @@ function compressibleBinary(seed, bytes) {
   return out;
 }
 
-/** Writes the tree under dir; returns {files, bytes}. */
+/**
+ * Writes the tree under dir; returns {files, bytes}. A tree of the same size already there is
+ * rewritten in place rather than deleted and made anew: deleting 20,000 files makes ext4 skip
+ * their inodes as "recently deleted" for the next minutes, which slows down every file the
+ * timed restores then create, by a different amount from run to run.
+ */
 export function generateTree(dir, totalMiB = 1024) {
-  rmSync(dir, { recursive: true, force: true });
+  // Beside the tree, not in it (it would be backed up).
+  const marker = path.join(path.dirname(dir), `.${path.basename(dir)}-generated-${totalMiB}`);
+  if (!existsSync(marker)) rmSync(dir, { recursive: true, force: true });
+  // Until it is complete, no marker says what the tree is.
+  const markerPrefix = `.${path.basename(dir)}-generated-`;
+  mkdirSync(path.dirname(dir), { recursive: true });
+  for (const name of readdirSync(path.dirname(dir))) if (name.startsWith(markerPrefix)) rmSync(path.join(path.dirname(dir), name));
   const MiB = 1024 * 1024;
   const scale = totalMiB / 1024;
   let files = 0;
@@ -63,5 +74,6 @@ export function generateTree(dir, totalMiB = 1024) {
   for (let i = 0; i < Math.round(20000 * scale); i++) {
     write(`small/s${i % 100}/f-${i}.json`, i % 2 ? textBlock(`small${i}`, 5 * 1024) : seededBytes(`small${i}`, 5 * 1024));
   }
+  writeFileSync(marker, '');
   return { files, bytes };
 }

@@ -29,7 +29,7 @@ const hasCli = existsSync(CLI) && spawnSync(process.execPath, [CLI, 'backup', '-
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}`);
 console.log(`server: PostgreSQL ${psql('postgres', 'SHOW server_version')}; ${execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }).trim()}`);
 if (hasRestic) console.log(`restic: ${execFileSync('restic', ['version'], { encoding: 'utf8' }).trim()}`);
-if (!hasCli) console.log('reprise CLI not built or not working yet (dist/cli/main.js backup --help): baselines only');
+if (!hasCli) console.log('reprise CLI not built or not working yet (dist/bin/reprise.js backup --help): baselines only');
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });

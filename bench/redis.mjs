@@ -89,7 +89,7 @@ function addKey(p, i) {
 
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}`);
 console.log(`server: ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim()} (private instances, default repl-diskless-sync-delay 5 s)`);
-if (!hasCli) console.log('reprise CLI not built or not working yet (dist/cli/main.js backup --help): baselines only');
+if (!hasCli) console.log('reprise CLI not built or not working yet (dist/bin/reprise.js backup --help): baselines only');
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });

@@ -1,4 +1,4 @@
-// Post-build step: makes dist/cli/main.js start node with the runtime settings that keep a
+// Post-build step: makes dist/bin/reprise.js (the bundled CLI) and dist/cli/main.js start node with the runtime settings that keep a
 // backup's memory flat (see docs/benchmarks.md, "Memory"): glibc's mmap threshold, so that freed
 // buffers of 256 KiB and more go back to the system instead of staying in malloc's arenas, and a
 // 1 MiB V8 young generation. Both must be set before node starts. The header is a shell/JS
@@ -6,12 +6,14 @@
 // /bin/sh runs the `exec` line; node sees a string statement and a comment.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 
-const file = new URL('../dist/cli/main.js', import.meta.url);
 const header = [
   '#!/bin/sh',
   '":" //; exec env MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-262144}" node --max-semi-space-size=1 "$0" "$@"',
 ];
-const lines = readFileSync(file, 'utf8').split('\n');
-const body = lines[0]?.startsWith('#!') ? lines.slice(lines[1]?.startsWith('":" //;') ? 2 : 1) : lines;
-writeFileSync(file, [...header, ...body].join('\n'));
-chmodSync(file, 0o755);
+for (const path of ['../dist/bin/reprise.js', '../dist/cli/main.js']) {
+  const file = new URL(path, import.meta.url);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const body = lines[0]?.startsWith('#!') ? lines.slice(lines[1]?.startsWith('":" //;') ? 2 : 1) : lines;
+  writeFileSync(file, [...header, ...body].join('\n'));
+  chmodSync(file, 0o755);
+}

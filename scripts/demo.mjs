@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const demo = path.join(root, 'demo');
-const cli = path.join(root, 'dist/cli/main.js');
+const cli = path.join(root, 'dist/bin/reprise.js');
 const env = { ...process.env, REPRISE_PASSWORD: process.env.REPRISE_PASSWORD ?? 'demo-password-change-me', REPRISE_CONFIG: path.join(demo, 'reprise.yaml') };
 
 function say(text) {
@@ -87,5 +87,5 @@ say('Repository statistics');
 reprise('stats');
 say('What retention would keep');
 reprise('forget', '--dry-run');
-say(`Done. Everything is under ${path.relative(process.cwd(), demo) || demo}; try: REPRISE_CONFIG=demo/reprise.yaml REPRISE_PASSWORD=${env.REPRISE_PASSWORD} node dist/cli/main.js --help`);
+say(`Done. Everything is under ${path.relative(process.cwd(), demo) || demo}; try: REPRISE_CONFIG=demo/reprise.yaml REPRISE_PASSWORD=${env.REPRISE_PASSWORD} dist/bin/reprise.js --help`);
 if (!same) process.exit(1);

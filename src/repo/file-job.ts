@@ -53,7 +53,7 @@ export interface FileJobDeps {
 export function createFileJobRunner(deps: FileJobDeps): FileJobRunner {
   const { fs, codec } = deps;
   const READ_SIZE = 2 << 20;
-  const SPARE_BUDGET = 16 << 20;
+  const SPARE_BUDGET = 4 << 20;
   // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the tree.
   // O_NONBLOCK: a file swapped for a FIFO does not hang the backup.
   const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;

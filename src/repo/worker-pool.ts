@@ -51,7 +51,7 @@ interface Pending {
 }
 
 /** Bytes of blob buffers held on the main thread until the next message to a worker takes them back. */
-const SPARES_IN_TRANSIT = 16 << 20;
+const SPARES_IN_TRANSIT = 4 << 20;
 
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, killChild, request, ROOT, waitFor, waitListening } from './helpers.js';
 
 // The built CLI (npm test builds first), as an operator runs it.
-const CLI = path.join(ROOT, 'dist/cli/main.js');
+const CLI = path.join(ROOT, 'dist/bin/reprise.js');
 let dir: string;
 
 async function reprise(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
