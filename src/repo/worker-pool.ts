@@ -29,6 +29,7 @@ type Task =
   | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
   | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] }
   | { op: 'file'; job: FileJob }
+  | { op: 'files'; items: Array<{ seq: number; job: FileJob }> }
   | ({ op: 'write' } & Omit<WritePiece, 'bytes'> & { buffer: ArrayBuffer; offset: number; length: number });
 
 /** A chunk as it crosses from a worker. */
@@ -41,6 +42,15 @@ interface WireChunk {
   sealed: boolean;
 }
 
+/** What a worker sends back for a task (batches send several in one message). */
+interface WorkerReply {
+  seq: number;
+  result?: unknown;
+  error?: string;
+  errno?: string;
+  chunk?: WireChunk;
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -50,8 +60,19 @@ interface Pending {
   chain?: Promise<void>;
 }
 
+/**
+ * Only blob buffers this large go back to the workers: smaller ones come from malloc's free lists
+ * at no cost, while each transferred buffer costs a detach and a new object on both sides (small
+ * files sent back hundreds of them per message).
+ */
+const SPARE_MIN_BYTES = 128 << 10;
+
 /** Bytes of blob buffers held on the main thread until the next message to a worker takes them back. */
 const SPARES_IN_TRANSIT = 4 << 20;
+
+/** Files up to this size are sent to the workers in batches, up to BATCH_FILES at a time. */
+const BATCH_FILE_BYTES = 64 << 10;
+const BATCH_FILES = 16;
 
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;
@@ -104,7 +125,22 @@ const fileJobs = createFileJobRunner({
 const toWire = (c) => ({ id: c.id, buffer: c.bytes.buffer, offset: c.bytes.byteOffset, length: c.bytes.length, rawLength: c.rawLength, sealed: c.sealed });
 // File jobs: chunks sent and not yet acknowledged, and the job waiting for an acknowledgement.
 const jobs = new Map();
-function fileJob(msg) {
+// A batch of small files runs one file after the other; their results go back in one message.
+async function fileBatch(msg) {
+  const settled = [];
+  const transfer = [];
+  for (const item of msg.items) {
+    await new Promise((done) => fileJob(item, (reply, buffers) => {
+      settled.push(reply);
+      transfer.push(...buffers);
+      done();
+    }));
+  }
+  parentPort.postMessage({ batch: settled }, transfer);
+  collectSoon(settled.reduce((sum, r) => sum + ((r.result && r.result.size) || 0), 0));
+}
+// \`reply\`, when given, takes the final message instead of posting it (batches).
+function fileJob(msg, reply) {
   const state = { unacked: 0, wake: undefined, stop: false };
   jobs.set(msg.seq, state);
   // The last chunk travels with the result: a one-chunk file costs one message and no acknowledgement.
@@ -122,12 +158,16 @@ function fileJob(msg) {
     (result) => {
       jobs.delete(msg.seq);
       const last = held === undefined ? undefined : toWire(held);
-      parentPort.postMessage({ seq: msg.seq, result: { ...result, last } }, last ? [last.buffer] : []);
+      const final = { seq: msg.seq, result: { ...result, last } };
+      if (reply) return reply(final, last ? [last.buffer] : []);
+      parentPort.postMessage(final, last ? [last.buffer] : []);
       collectSoon(result.size);
     },
     (err) => {
       jobs.delete(msg.seq);
-      parentPort.postMessage({ seq: msg.seq, error: String((err && err.message) || err), errno: err && typeof err.code === 'string' ? err.code : undefined });
+      const final = { seq: msg.seq, error: String((err && err.message) || err), errno: err && typeof err.code === 'string' ? err.code : undefined };
+      if (reply) return reply(final, []);
+      parentPort.postMessage(final);
     },
   );
 }
@@ -152,6 +192,7 @@ parentPort.on('message', (msg) => {
     return;
   }
   if (msg.op === 'file') return fileJob(msg);
+  if (msg.op === 'files') return void fileBatch(msg);
   try {
     if (msg.op === 'seal') {
       const { id, blob } = codec.sealChunk(encKey, macKey, new Uint8Array(msg.buffer, 0, msg.length), new Uint8Array(msg.buffer));
@@ -263,35 +304,41 @@ export class WorkerPool {
         jobCredits: JOB_CREDITS,
       },
     });
-    worker.on('message', (msg: { seq: number; result?: unknown; error?: string; errno?: string; chunk?: WireChunk }) => {
-      const waiter = this.pending.get(msg.seq);
-      if (msg.chunk !== undefined) {
-        if (waiter) {
-          this.deliver(waiter, fromWire(msg.chunk), (stop) => {
-            const spares = this.takeSpares();
-            worker.postMessage({ op: 'ack', job: msg.seq, stop, spares }, spares);
-          });
-        }
-        return;
-      }
-      this.pending.delete(msg.seq);
-      this.load[i] = (this.load[i] ?? 1) - 1;
-      if (this.load[i] === 0) worker.unref();
-      if (!waiter) return;
-      if (msg.error !== undefined) {
-        // File jobs fail with the read error itself (errno kept), for the source to name.
-        if (waiter.onChunk) waiter.reject(Object.assign(new Error(msg.error), msg.errno ? { code: msg.errno } : {}));
-        else waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
-      } else if (waiter.onChunk) {
-        const { last, ...result } = msg.result as FileJobResult & { last?: WireChunk };
-        if (last) this.deliver(waiter, fromWire(last));
-        (waiter.chain ?? Promise.resolve()).then(() => waiter.resolve(result), waiter.reject);
-      } else waiter.resolve(msg.result);
+    worker.on('message', (msg: WorkerReply | { batch: WorkerReply[] }) => {
+      if ('batch' in msg) for (const reply of msg.batch) this.settle(i, worker, reply);
+      else this.settle(i, worker, msg);
     });
     worker.on('error', (err) => this.failAll(err));
     worker.unref();
     this.workers.push(worker);
     this.load.push(0);
+  }
+
+  /** Handles one reply of worker `i`: a file job's chunk, or a task's result or failure. */
+  private settle(i: number, worker: Worker, msg: WorkerReply): void {
+    const waiter = this.pending.get(msg.seq);
+    if (msg.chunk !== undefined) {
+      if (waiter) {
+        this.deliver(waiter, fromWire(msg.chunk), (stop) => {
+          const spares = this.takeSpares();
+          worker.postMessage({ op: 'ack', job: msg.seq, stop, spares }, spares);
+        });
+      }
+      return;
+    }
+    this.pending.delete(msg.seq);
+    this.load[i] = (this.load[i] ?? 1) - 1;
+    if (this.load[i] === 0) worker.unref();
+    if (!waiter) return;
+    if (msg.error !== undefined) {
+      // File jobs fail with the read error itself (errno kept), for the source to name.
+      if (waiter.onChunk) waiter.reject(Object.assign(new Error(msg.error), msg.errno ? { code: msg.errno } : {}));
+      else waiter.reject(new RepriseError('REPRISE_INTERNAL', `worker task failed: ${msg.error}`));
+    } else if (waiter.onChunk) {
+      const { last, ...result } = msg.result as FileJobResult & { last?: WireChunk };
+      if (last) this.deliver(waiter, fromWire(last));
+      (waiter.chain ?? Promise.resolve()).then(() => waiter.resolve(result), waiter.reject);
+    } else waiter.resolve(msg.result);
   }
 
   /** Blob buffers of file jobs the main thread is done with, on their way back to a worker. */
@@ -304,7 +351,7 @@ export class WorkerPool {
    */
   reuse(buffer: ArrayBufferLike): void {
     const size = buffer.byteLength;
-    if (!(buffer instanceof ArrayBuffer) || size < 4096 || (size & (size - 1)) !== 0 || this.spareBytes + size > SPARES_IN_TRANSIT) return;
+    if (!(buffer instanceof ArrayBuffer) || size < SPARE_MIN_BYTES || (size & (size - 1)) !== 0 || this.spareBytes + size > SPARES_IN_TRANSIT) return;
     this.spares.push(buffer);
     this.spareBytes += size;
   }
@@ -400,8 +447,36 @@ export class WorkerPool {
    * `onChunk` has finished with. Rejects with the read failure (an Error with the errno `code`),
    * or with what `onChunk` throws.
    */
-  readFile(job: FileJob, onChunk: (chunk: JobChunk) => Promise<void> | void): Promise<FileJobResult> {
-    return this.run<FileJobResult>({ op: 'file', job }, [], this.size, onChunk);
+  readFile(job: FileJob, onChunk: (chunk: JobChunk) => Promise<void> | void, expectedSize?: number): Promise<FileJobResult> {
+    if (expectedSize === undefined || expectedSize > BATCH_FILE_BYTES || this.closed) return this.run<FileJobResult>({ op: 'file', job }, [], this.size, onChunk);
+    // Small files go to a worker in batches: one message and one reply for several files, instead
+    // of a round trip (and a thread wake-up each way) per file.
+    return new Promise<FileJobResult>((resolve, reject) => {
+      const seq = ++this.seq;
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, onChunk });
+      this.batch.push({ seq, job });
+      if (this.batch.length >= BATCH_FILES) this.flushBatch();
+      else if (this.batch.length === 1) setImmediate(() => this.flushBatch());
+    });
+  }
+
+  /** Small file jobs waiting to go to a worker together. */
+  private batch: Array<{ seq: number; job: FileJob }> = [];
+
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    const items = this.batch;
+    this.batch = [];
+    if (this.closed) {
+      for (const { seq } of items) this.pending.get(seq)?.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
+      return;
+    }
+    const best = this.pick(this.size);
+    const worker = this.workers[best] as Worker;
+    if (this.load[best] === 0) worker.ref();
+    this.load[best] = (this.load[best] ?? 0) + items.length;
+    const spares = this.takeSpares();
+    worker.postMessage({ op: 'files', items, spares }, spares);
   }
 
   /** A worker for a file restored in several pieces: all of them must go to the same one. Never throws. */
@@ -452,6 +527,7 @@ export class WorkerPool {
   /** Terminates the workers. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.batch = [];
     this.failAll(new RepriseError('REPRISE_ABORTED', 'worker pool closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;

@@ -8,7 +8,7 @@ import { checksumOf, checksums, type ContentChecksum } from './content-checksum.
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
 import { contentHash, encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
-import type { FileJobResult } from './file-job.js';
+import type { FileJobResult, JobChunk } from './file-job.js';
 import { adoptUnindexedPacks } from './adopt.js';
 import { RepriseError } from '../core/errors.js';
 
@@ -219,12 +219,14 @@ export class Writer implements SnapshotWriter {
       };
       let result: FileJobResult;
       try {
-        result = await this.ctx.pool.readFile(request, async (chunk) => {
+        const onChunk = async (chunk: JobChunk): Promise<void> => {
           chunks.push(chunk.id);
           this.stats.bytesRead += chunk.rawLength;
           await this.uploader.accept(chunk, BLOB_TYPE.data, this.compressionLevel);
           this.progress();
-        });
+        };
+        // The size the walk saw lets small files travel to the workers in batches.
+        result = await this.ctx.pool.readFile(request, onChunk, meta.size);
       } catch (err) {
         // Failures of the repository side are RepriseErrors; anything else is the read itself.
         throw err instanceof RepriseError || !(err instanceof Error) ? err : file.unreadable(err);

@@ -99,6 +99,35 @@ describe('file jobs and file writers in worker threads', () => {
     await writer.abort();
   });
 
+  it('small files sent to the workers in batches each get their own chunks, checksum and failure', async () => {
+    const { dir, repo } = await setup();
+    const datas = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? randomBytes(3000 + i) : textLike(2000 + 37 * i)));
+    datas.forEach((data, i) => writeFileSync(join(dir, `f${i}`), data));
+    const writer = repo.newWriter({ signal: new AbortController().signal });
+    // All at once, with their sizes: they travel in batches; one in the middle is missing.
+    const settled = await Promise.allSettled(
+      datas.map((data, i) =>
+        writer.addLocalFile({ name: `f${i}`, type: 'file', size: data.length }, { path: join(dir, i === 23 ? 'missing' : `f${i}`), unreadable }),
+      ),
+    );
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([23]);
+    expect(isRepriseError((settled[23] as PromiseRejectedResult).reason, 'REPRISE_SOURCE_UNREADABLE')).toBe(true);
+    await writer.abort();
+    const again = repo.newWriter({ signal: new AbortController().signal });
+    const parts = await Promise.all(datas.map((data, i) => again.addLocalFile({ name: `f${i}`, type: 'file', size: data.length }, { path: join(dir, `f${i}`), unreadable })));
+    await again.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+    parts.forEach((part, i) => {
+      const data = datas[i] as Buffer;
+      expect(part.size).toBe(data.length);
+      expect(part.crc32).toBe((crc32(data) >>> 0).toString(16).padStart(8, '0'));
+    });
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    await Promise.all(parts.map((part, i) => repo.writePartFile(part, { path: join(out, `f${i}`), mode: 0o644 })));
+    datas.forEach((data, i) => expect(sha(readFileSync(join(out, `f${i}`)))).toBe(sha(data)));
+  });
+
   it('a damaged blob fails the restore of its file with REPRISE_INTEGRITY naming the pack, and leaves no file', async () => {
     const { dir, repo } = await setup();
     const data = randomBytes(300_000);
