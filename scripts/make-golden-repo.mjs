@@ -1,13 +1,15 @@
-// Writes the golden fixture repository test/fixtures/golden-repo/repo (and expected.json beside it)
-// with the format this build writes. Run after `npm run build`, only when the format version
-// changes: the committed fixture is what every later version must still read.
+// Writes the golden fixture repository of the format this build writes (and expected.json beside
+// it): test/fixtures/golden-repo/ for format 1, golden-repo-v<N>/ for later ones. Run after
+// `npm run build`, only when the format version changes: each committed fixture is what every
+// later version must still read.
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { FORMAT_VERSION } from '../dist/repo/format.js';
 import { Repository } from '../dist/repo/repository.js';
 import { LocalBackend } from '../dist/storage/local/index.js';
 
-const root = fileURLToPath(new URL('../test/fixtures/golden-repo/', import.meta.url));
+const root = fileURLToPath(new URL(`../test/fixtures/${FORMAT_VERSION === 1 ? 'golden-repo' : `golden-repo-v${FORMAT_VERSION}`}/`, import.meta.url));
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 

@@ -6,8 +6,11 @@ import type { ChunkerParams } from './api.js';
  * value here that is written to storage needs a new FORMAT_VERSION.
  */
 
-/** The repository format this build writes; it reads every version up to this one. */
-export const FORMAT_VERSION = 1;
+/**
+ * The repository format this build writes; it reads every version up to this one. 2 (2026-12-04):
+ * parts and part lists carry `crc32` instead of `sha256`, packs are named at random (ADR 0005).
+ */
+export const FORMAT_VERSION = 2;
 
 /** First bytes of the `config` object, before the version and the sealed JSON. */
 export const CONFIG_MAGIC = 'RPRS';
