@@ -87,9 +87,11 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
     }
   }
 
+  // At most 256 KiB per write(2), as core/write-pieces.ts explains (large writes cost ten times
+  // the system time here); this code runs in workers from its source text, so it has its own loop.
   function writeAll(fd: number, data: Uint8Array): void {
     let at = 0;
-    while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
+    while (at < data.length) at += fs.writeSync(fd, data, at, Math.min(256 << 10, data.length - at));
   }
 
   function finish(state: { fd: number; file: FileToWrite; sum: RunningChecksum | undefined; size: number }): WriteFailure | undefined {

@@ -14,7 +14,6 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { chmod, chown, mkdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { throwIfAborted } from './abort.js';
 import { errnoCode, targetUnwritable } from './fs-errors.js';
 import { partSegments } from './part-name.js';
 import { probeTree } from './probe.js';
+import { writeSyncInPieces } from '../../core/write-pieces.js';
 
 /*
  * Per-file system calls are synchronous on purpose: a restore makes about eight per file, and
@@ -292,15 +292,10 @@ async function copyInto(content: ByteStream, fd: number, temp: string, signal: A
     for await (const chunk of content) {
       throwIfAborted(signal);
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-      let offset = 0;
-      while (offset < bytes.length) {
-        let n: number;
-        try {
-          n = writeSync(fd, bytes, offset, bytes.length - offset);
-        } catch (err) {
-          throw targetUnwritable(temp, err);
-        }
-        offset += n;
+      try {
+        writeSyncInPieces(fd, bytes);
+      } catch (err) {
+        throw targetUnwritable(temp, err);
       }
       written += bytes.length;
     }

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { RepriseError } from '../../core/errors.js';
 import type { RestoreOptions, RestorePart, RestoreResult, TargetState } from '../source.js';
+import { writeInPieces } from '../../core/write-pieces.js';
 
 /** Files SQLite keeps beside a database; stale ones must never meet a new main file. */
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
@@ -27,7 +28,7 @@ async function writeSynced(path: string, content: AsyncIterable<Uint8Array>, sig
   try {
     for await (const chunk of content) {
       signal.throwIfAborted();
-      await fh.write(chunk);
+      await writeInPieces(fh, chunk);
       bytes += chunk.length;
     }
     await fh.sync();

@@ -5,12 +5,10 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, type Backend, type ByteRange, type ObjectInfo, type PutOptions } from '../backend.js';
 import { checkRange, rangeBeyondEnd } from '../range.js';
 import { fromFsError } from './errors.js';
+import { writeInPieces } from '../../core/write-pieces.js';
 
 /** Temp files start with this; `list` never shows them, so a crashed put is invisible. */
 export const TEMP_PREFIX = '.tmp-';
-
-/** Writes are cut into pieces of this size so an abort is noticed during large puts. */
-const WRITE_PIECE = 4 * 1024 * 1024;
 
 /**
  * Descriptors kept open for range reads. A restore reads thousands of small ranges of the same
@@ -53,11 +51,7 @@ export class LocalBackend implements Backend {
     let handle: FileHandle | undefined;
     try {
       handle = await open(tmp, 'wx', 0o600);
-      for (let offset = 0; offset < body.length; ) {
-        signal?.throwIfAborted();
-        const { bytesWritten } = await handle.write(body, offset, Math.min(WRITE_PIECE, body.length - offset));
-        offset += bytesWritten;
-      }
+      await writeInPieces(handle, body, signal);
       await handle.sync();
       await handle.close();
       handle = undefined;
