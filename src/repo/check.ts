@@ -29,9 +29,11 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
   const damaged = new Set<string>();
   const affected = new Set<string>();
   const readingData = readData !== undefined && readData !== false;
-  // The workers start (~30 ms) while the index and the listings load.
+  // The workers start (~30 ms) while the listings load.
   if (readingData) ctx.pool.startAll();
-  await ctx.index.load(ctx.backend, ctx.keys.encKey, signal);
+  // The index was loaded (every file authenticated and parsed) when the repository was opened; a
+  // refresh under the lock reads only what changed since (all of it again if a file went away).
+  await ctx.index.refresh(ctx.backend, ctx.keys.encKey, signal);
 
   try {
     await listKeyFiles(ctx.backend, '');

@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
+
+// The `reprise` command starts with a /bin/sh header that execs node with the memory settings a
+// backup needs, and without them for `check`. A stand-in `node` first on PATH shows what it got.
+const bin = mkdtempSync(path.join(tmpdir(), 'reprise-launcher-'));
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
+writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "mmap=${MALLOC_MMAP_THRESHOLD_:-unset} args=$*"\n');
+chmodSync(path.join(bin, 'node'), 0o755);
+
+function launch(...args: string[]): string {
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: undefined };
+  return execFileSync('/bin/sh', [CLI, ...args], { env, encoding: 'utf8' }).trim();
+}
+
+describe('CLI launcher', () => {
+  it('gives backup, restore and the rest the memory settings', () => {
+    for (const command of [['backup'], ['restore', 'site', '--to', '/tmp/x'], [], ['--json', 'snapshots']]) {
+      expect(launch(...command), command.join(' ')).toBe(`mmap=262144 args=--max-semi-space-size=1 ${CLI} ${command.join(' ')}`.trim());
+    }
+  });
+
+  it('starts check without them, wherever the global options stand', () => {
+    for (const command of [['check', '--read-data'], ['-c', 'reprise.yaml', 'check'], ['--config', 'reprise.yaml', '--json', 'check'], ['--config=x.yaml', 'check']]) {
+      expect(launch(...command), command.join(' ')).toBe(`mmap=unset args=${CLI} ${command.join(' ')}`);
+    }
+  });
+
+  it('takes the value of -c for a file name, not for the command', () => {
+    expect(launch('-c', 'check', 'backup')).toBe(`mmap=262144 args=--max-semi-space-size=1 ${CLI} -c check backup`);
+  });
+
+  it('keeps a mmap threshold the operator set', () => {
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: '65536' };
+    expect(execFileSync('/bin/sh', [CLI, 'backup'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 args=--max-semi-space-size=1 ${CLI} backup`);
+  });
+});
