@@ -103,14 +103,17 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     }
   }
 
-  /** Plaintext fed to the cipher at a time: small enough that its output reuses malloc's free memory. */
-  const SEAL_PIECE = 1 << 16;
+  /**
+   * Bytes fed to the cipher at a time, sealing and opening: Node returns a fresh buffer per call,
+   * and this size keeps it small enough to reuse malloc's free memory.
+   */
+  const CIPHER_PIECE = 1 << 16;
 
   /**
    * nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, written into `target` when it is large enough
    * (recycled buffers keep memory flat), else into a fresh buffer. `payload` may alias `target`.
    *
-   * The payload is encrypted SEAL_PIECE bytes at a time: the cipher returns a fresh buffer per
+   * The payload is encrypted CIPHER_PIECE bytes at a time: the cipher returns a fresh buffer per
    * call, and a chunk-sized one is a new memory mapping (a page fault on every page) once
    * allocations past the mmap threshold are mapped, as the CLI sets. Each piece is written one
    * step late, after the next piece has been read: its output lands at most 13 bytes past its
@@ -126,8 +129,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     const out = target && target.length >= size ? target.subarray(0, size) : new Uint8Array(size);
     let at = 12 + head.length;
     let late: Buffer | undefined;
-    for (let from = 0; from < payload.length; from += SEAL_PIECE) {
-      const piece = cipher.update(payload.subarray(from, Math.min(payload.length, from + SEAL_PIECE)));
+    for (let from = 0; from < payload.length; from += CIPHER_PIECE) {
+      const piece = cipher.update(payload.subarray(from, Math.min(payload.length, from + CIPHER_PIECE)));
       if (late) {
         out.set(late, at);
         at += late.length;
@@ -193,8 +196,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
       const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
       decipher.setAuthTag(sealed.subarray(end));
       let length = 0;
-      for (let at = 12; at < end; at += 1 << 16) {
-        const piece = decipher.update(sealed.subarray(at, Math.min(end, at + (1 << 16))));
+      for (let at = 12; at < end; at += CIPHER_PIECE) {
+        const piece = decipher.update(sealed.subarray(at, Math.min(end, at + CIPHER_PIECE)));
         unsealScratch.set(piece, length);
         length += piece.length;
       }

@@ -29,11 +29,12 @@ describe('content checksums', () => {
     const old = checksums.like({ sha256 });
     old?.update(data);
     expect(old?.result()).toEqual({ sha256 });
-    expect(checksums.matches({ sha256 }, { sha256, crc32: 'ffffffff' })).toBe(true);
-    expect(checksums.matches({ crc32: 'ffffffff' }, { sha256 })).toBe(false);
+    expect(checksums.disagreement({ sha256 }, { sha256, crc32: 'ffffffff' })).toBeUndefined();
+    expect(checksums.disagreement({ crc32: 'ffffffff' }, { sha256 })).toBe('crc32 ffffffff');
+    expect(checksums.disagreement({ sha256: '0'.repeat(64) }, { sha256 })).toBe(`sha256 ${'0'.repeat(16)}…`);
+    // Nothing recorded, or nothing of a known kind: a failure, never "nothing to check".
     expect(checksums.like({})).toBeUndefined();
-    expect(checksums.matches({}, {})).toBe(false);
-    expect(checksums.describe({ sha256 })).toBe(`sha256 ${sha256.slice(0, 16)}…`);
+    expect(checksums.disagreement(undefined, {})).toBe('no checksum of a known kind recorded');
     expect(checksumOf({ name: 'x', crc32: '01234567', size: 3 } as never)).toEqual({ crc32: '01234567' });
   });
 });

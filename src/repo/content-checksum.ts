@@ -33,10 +33,11 @@ export interface Checksums {
   start(): RunningChecksum;
   /** A running checksum of the same kind as `recorded`; undefined when it records none. */
   like(recorded: ContentChecksum): RunningChecksum | undefined;
-  /** Whether `computed` and `recorded` agree, comparing the kind `computed` holds. */
-  matches(computed: ContentChecksum, recorded: ContentChecksum): boolean;
-  /** Short text naming a checksum, for error messages. */
-  describe(value: ContentChecksum): string;
+  /**
+   * Undefined when `computed` (the result of a `like(recorded)` checksum, undefined when there was
+   * none) agrees with `recorded`; otherwise what was found, for an error message.
+   */
+  disagreement(computed: ContentChecksum | undefined, recorded: ContentChecksum): string | undefined;
 }
 
 export interface ChecksumDeps {
@@ -95,14 +96,11 @@ export function createChecksums(deps: ChecksumDeps): Checksums {
       if (recorded.sha256 !== undefined) return startSha256();
       return undefined;
     },
-    matches(computed, recorded) {
-      if (computed.crc32 !== undefined) return computed.crc32 === recorded.crc32;
-      return computed.sha256 !== undefined && computed.sha256 === recorded.sha256;
-    },
-    describe(value) {
-      if (value.crc32 !== undefined) return `crc32 ${value.crc32}`;
-      if (value.sha256 !== undefined) return `sha256 ${value.sha256.slice(0, 16)}…`;
-      return 'no checksum';
+    disagreement(computed, recorded) {
+      // No checksum of a kind this version knows is a failure, never "nothing to check".
+      if (computed?.crc32 !== undefined) return computed.crc32 === recorded.crc32 ? undefined : `crc32 ${computed.crc32}`;
+      if (computed?.sha256 !== undefined) return computed.sha256 === recorded.sha256 ? undefined : `sha256 ${computed.sha256.slice(0, 16)}…`;
+      return 'no checksum of a known kind recorded';
     },
   };
 }

@@ -58,6 +58,8 @@ export interface FileWriter {
 
 export interface FileWriterDeps {
   fs: typeof import('node:fs');
+  /** Largest write(2): core/write-pieces.ts's WRITE_PIECE_BYTES. */
+  writePieceBytes: number;
   checksums: Checksums;
   codec: BlobCodec & { openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput?: boolean): Uint8Array | string };
   encKey: Uint8Array;
@@ -87,21 +89,18 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
     }
   }
 
-  // At most 256 KiB per write(2), as core/write-pieces.ts explains (large writes cost ten times
-  // the system time here); this code runs in workers from its source text, so it has its own loop.
+  // At most `writePieceBytes` per write(2) (core/write-pieces.ts says why); this code runs in
+  // workers from its source text, so it has its own loop.
   function writeAll(fd: number, data: Uint8Array): void {
     let at = 0;
-    while (at < data.length) at += fs.writeSync(fd, data, at, Math.min(256 << 10, data.length - at));
+    while (at < data.length) at += fs.writeSync(fd, data, at, Math.min(deps.writePieceBytes, data.length - at));
   }
 
   function finish(state: { fd: number; file: FileToWrite; sum: RunningChecksum | undefined; size: number }): WriteFailure | undefined {
     const { file, fd } = state;
-    const computed = state.sum?.result();
-    // A checksum of a kind this version does not know fails too (`sum` is then undefined).
-    const wrongSum = file.checksum !== undefined && (!computed || !checksums.matches(computed, file.checksum));
-    if (state.size !== file.size || wrongSum) {
-      const shown = computed ? `, ${checksums.describe(computed)}` : file.checksum ? ', no checksum of a known kind recorded' : '';
-      return { integrity: `content (${state.size} bytes${shown}) does not match the snapshot` };
+    const wrong = file.checksum === undefined ? undefined : checksums.disagreement(state.sum?.result(), file.checksum);
+    if (state.size !== file.size || wrong) {
+      return { integrity: `content (${state.size} bytes${wrong ? `, ${wrong}` : ''}) does not match the snapshot` };
     }
     try {
       if (file.owner) fs.fchownSync(fd, file.owner.uid, file.owner.gid);

@@ -58,16 +58,14 @@ export class PackWriter {
     this.offset += blob.length;
   }
 
-  /** Seals the header and returns the pack bytes, a view of the writer's buffer (its id is their SHA-256). Never throws. */
-  assemble(codec: BlobCodec, encKey: Uint8Array): Uint8Array {
+  /**
+   * Seals the header and returns the pack: its bytes (a view of the writer's buffer), a new random
+   * id (format.ts, newPackId) and its entries. Never throws.
+   */
+  finish(codec: BlobCodec, encKey: Uint8Array): FinishedPack {
     const trailer = codec.packTrailer(encKey, this.entries);
     this.ensure(trailer.length);
     this.buf.set(trailer, this.offset);
-    return this.buf.subarray(0, this.offset + trailer.length);
-  }
-
-  /** Assembles the pack and names it. Never throws. */
-  finish(codec: BlobCodec, encKey: Uint8Array): FinishedPack {
-    return { id: newPackId(), bytes: this.assemble(codec, encKey), entries: this.entries };
+    return { id: newPackId(), bytes: this.buf.subarray(0, this.offset + trailer.length), entries: this.entries };
   }
 }

@@ -103,10 +103,9 @@ export async function* readPart(ctx: RepoContext, part: PartEntry, signal?: Abor
     size += chunk.length;
     yield chunk;
   }
-  const computed = sum?.result();
-  if (size !== part.size || !computed || !checksums.matches(computed, part)) {
-    const shown = computed ? checksums.describe(computed) : 'no checksum recorded';
-    throw new RepriseError('REPRISE_INTEGRITY', `part ${part.name}: content (${size} bytes, ${shown}) does not match the snapshot`);
+  const wrong = checksums.disagreement(sum?.result(), part);
+  if (size !== part.size || wrong) {
+    throw new RepriseError('REPRISE_INTEGRITY', `part ${part.name}: content (${size} bytes${wrong ? `, ${wrong}` : ''}) does not match the snapshot`);
   }
 }
 
@@ -125,9 +124,9 @@ export async function loadTree(ctx: RepoContext, tree: TreeRef, signal?: AbortSi
   const bytes = await readAll(ctx, tree.chunks, signal);
   const sum = checksums.like(tree);
   sum?.update(bytes);
-  const computed = sum?.result();
-  if (bytes.length !== tree.size || !computed || !checksums.matches(computed, tree)) {
-    throw new RepriseError('REPRISE_INTEGRITY', `snapshot part list (${bytes.length} bytes, ${computed ? checksums.describe(computed) : 'no checksum recorded'}) does not match the snapshot`);
+  const wrong = checksums.disagreement(sum?.result(), tree);
+  if (bytes.length !== tree.size || wrong) {
+    throw new RepriseError('REPRISE_INTEGRITY', `snapshot part list (${bytes.length} bytes${wrong ? `, ${wrong}` : ''}) does not match the snapshot`);
   }
   return decodeTree(bytes);
 }

@@ -2,7 +2,7 @@ import { RepriseError } from '../core/errors.js';
 import { chunkId } from './crypto.js';
 import { storageFailure, throwIfAborted, type RepoContext } from './context.js';
 import type { JobChunk } from './file-job.js';
-import { newPackId, PACK_TARGET_SIZE, packKey } from './format.js';
+import { PACK_TARGET_SIZE, packKey } from './format.js';
 
 /** Pack buffers hold a full pack plus room for its header. */
 const PACK_CAPACITY = PACK_TARGET_SIZE + (1 << 20);
@@ -195,15 +195,12 @@ export class ChunkUploader {
 
   private async closePack(): Promise<void> {
     if (this.pack.count === 0) return;
-    const entries = this.pack.entries;
-    const assembled = this.pack.assemble(this.ctx.pool.codec, this.ctx.keys.encKey);
+    const { id, bytes, entries } = this.pack.finish(this.ctx.pool.codec, this.ctx.keys.encKey);
     this.pack = this.newPack();
     while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
     this.check();
     const upload = (async () => {
       try {
-        const id = newPackId();
-        const bytes = assembled;
         await this.ctx.backend.put(packKey(id), bytes, { signal: this.signal });
         this.unindexed.push({ id, size: bytes.length, entries });
         this.counters.bytesAdded += bytes.length;

@@ -10,6 +10,7 @@ import { createFileJobRunner, type FileJob, type FileJobResult, type JobChunk } 
 import { createFileWriter, type WriteFailure, type WritePiece } from './file-writer.js';
 import { createChecksums } from './content-checksum.js';
 import { ZSTD_LEVEL } from './format.js';
+import { WRITE_PIECE_BYTES } from '../core/write-pieces.js';
 
 /**
  * A small pool of worker threads running the blob codec, so compression, encryption and
@@ -76,6 +77,10 @@ const BATCH_FILES = 16;
 
 /** Chunks of one file a worker may send ahead of the main thread taking them: bounds memory on slow storage. */
 const JOB_CREDITS = 4;
+
+function closedError(): RepriseError {
+  return new RepriseError('REPRISE_INTERNAL', 'worker pool used after close');
+}
 
 function fromWire(c: WireChunk): JobChunk {
   return { id: c.id, bytes: new Uint8Array(c.buffer, c.offset, c.length), rawLength: c.rawLength, sealed: c.sealed };
@@ -171,7 +176,7 @@ function fileJob(msg, reply) {
     },
   );
 }
-const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), checksums, codec, encKey, macKey });
+const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), writePieceBytes: ${WRITE_PIECE_BYTES}, checksums, codec, encKey, macKey });
 parentPort.on('message', (msg) => {
   if (msg.spares) fileJobs.reuse(msg.spares);
   if (msg.op === 'write') {
@@ -395,12 +400,18 @@ export class WorkerPool {
   }
 
   /** Runs a task on the least busy of the first `lanes` workers, or on worker `pinned`. */
-  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number, onChunk?: Pending['onChunk'], pinned?: number): Promise<T> {
-    if (this.closed) return Promise.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
+  /** The least busy of the first `lanes` workers (or `pinned`), now counting `tasks` more tasks. */
+  private assign(tasks: number, lanes: number, pinned?: number): Worker {
     const best = pinned ?? this.pick(lanes);
     const worker = this.workers[best] as Worker;
     if (this.load[best] === 0) worker.ref();
-    this.load[best] = (this.load[best] ?? 0) + 1;
+    this.load[best] = (this.load[best] ?? 0) + tasks;
+    return worker;
+  }
+
+  private run<T>(task: Task, transfer: ArrayBuffer[], lanes: number, onChunk?: Pending['onChunk'], pinned?: number): Promise<T> {
+    if (this.closed) return Promise.reject(closedError());
+    const worker = this.assign(1, lanes, pinned);
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, ...(onChunk ? { onChunk } : {}) });
@@ -468,15 +479,11 @@ export class WorkerPool {
     const items = this.batch;
     this.batch = [];
     if (this.closed) {
-      for (const { seq } of items) this.pending.get(seq)?.reject(new RepriseError('REPRISE_INTERNAL', 'worker pool used after close'));
+      for (const { seq } of items) this.pending.get(seq)?.reject(closedError());
       return;
     }
-    const best = this.pick(this.size);
-    const worker = this.workers[best] as Worker;
-    if (this.load[best] === 0) worker.ref();
-    this.load[best] = (this.load[best] ?? 0) + items.length;
     const spares = this.takeSpares();
-    worker.postMessage({ op: 'files', items, spares }, spares);
+    this.assign(items.length, this.size).postMessage({ op: 'files', items, spares }, spares);
   }
 
   /** A worker for a file restored in several pieces: all of them must go to the same one. Never throws. */

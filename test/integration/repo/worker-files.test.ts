@@ -8,7 +8,7 @@ import { isRepriseError, RepriseError } from '../../../src/core/errors.js';
 import type { PartEntry } from '../../../src/repo/api.js';
 import { Repository } from '../../../src/repo/repository.js';
 import { LocalBackend } from '../../../src/storage/local/index.js';
-import { initSmall, pieces, sha, textLike } from './helpers.js';
+import { initSmall, partHash, pieces, sha, textLike } from './helpers.js';
 
 // Local files backed up and restored by worker threads (file jobs, file writers) must give
 // exactly what the main-thread paths give, and fail the same careful way.
@@ -29,6 +29,16 @@ async function setup(): Promise<{ dir: string; repo: Repository }> {
 }
 
 const info = { kind: 'files', location: 'test', versions: {}, facts: {} };
+
+/** Backs up `data` as file `name` through a file job and returns its part as the snapshot stores it. */
+async function storeOne(repo: Repository, dir: string, name: string, data: Buffer): Promise<PartEntry> {
+  writeFileSync(join(dir, name), data);
+  const writer = repo.newWriter({ signal: new AbortController().signal });
+  await writer.addLocalFile({ name, type: 'file' }, { path: join(dir, name), unreadable });
+  const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
+  const [part] = await (await repo.loadSnapshot(snap.id)).loadParts();
+  return part as PartEntry;
+}
 const unreadable = (cause: Error): Error => new RepriseError('REPRISE_SOURCE_UNREADABLE', `cannot read: ${(cause as { code?: string }).code ?? cause.message}`);
 
 describe('file jobs and file writers in worker threads', () => {
@@ -130,12 +140,7 @@ describe('file jobs and file writers in worker threads', () => {
 
   it('a damaged blob fails the restore of its file with REPRISE_INTEGRITY naming the pack, and leaves no file', async () => {
     const { dir, repo } = await setup();
-    const data = randomBytes(300_000);
-    writeFileSync(join(dir, 'f.bin'), data);
-    const writer = repo.newWriter({ signal: new AbortController().signal });
-    await writer.addLocalFile({ name: 'f.bin', type: 'file' }, { path: join(dir, 'f.bin'), unreadable });
-    const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
-    const [part] = await (await repo.loadSnapshot(snap.id)).loadParts();
+    const part = await storeOne(repo, dir, 'f.bin', randomBytes(300_000));
     // Flip one byte in the middle of every pack.
     const packsDir = join(dir, 'repo', 'data');
     for (const sub of readdirSync(packsDir)) {
@@ -147,7 +152,7 @@ describe('file jobs and file writers in worker threads', () => {
       }
     }
     const target = join(dir, 'restored.bin');
-    const err = await repo.writePartFile(part as PartEntry, { path: target, mode: 0o644 }).catch((e: unknown) => e);
+    const err = await repo.writePartFile(part, { path: target, mode: 0o644 }).catch((e: unknown) => e);
     expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
     expect((err as Error).message).toMatch(/pack [0-9a-f]{64}, chunk [0-9a-f]{64}/);
     expect(existsSync(target)).toBe(false);
@@ -156,24 +161,15 @@ describe('file jobs and file writers in worker threads', () => {
   it('a whole-content checksum that does not match fails the restore, of the old SHA-256 kind as of the CRC-32 one', async () => {
     const { dir, repo } = await setup();
     const data = textLike(700_000);
-    writeFileSync(join(dir, 'f.txt'), data);
-    const writer = repo.newWriter({ signal: new AbortController().signal });
-    await writer.addLocalFile({ name: 'f.txt', type: 'file' }, { path: join(dir, 'f.txt'), unreadable });
-    const snap = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info });
-    const [part] = (await (await repo.loadSnapshot(snap.id)).loadParts()) as [PartEntry];
+    const part = await storeOne(repo, dir, 'f.txt', data);
     expect(part.chunks.length).toBeGreaterThan(1);
     const { crc32: recorded, ...withoutCrc } = part;
     expect(recorded).toMatch(/^[0-9a-f]{8}$/);
-    const readAllOf = async (p: PartEntry): Promise<Buffer> => {
-      const pieces: Uint8Array[] = [];
-      for await (const piece of repo.readPart(p)) pieces.push(piece);
-      return Buffer.concat(pieces);
-    };
     // Parts written before CRC-32 record SHA-256: checked with it, both ways of restoring.
     const old: PartEntry = { ...withoutCrc, sha256: sha(data) };
     await repo.writePartFile(old, { path: join(dir, 'old.txt'), mode: 0o644 });
     expect(sha(readFileSync(join(dir, 'old.txt')))).toBe(sha(data));
-    expect(sha(await readAllOf(old))).toBe(sha(data));
+    expect(await partHash(repo, old)).toBe(sha(data));
     const wrong: PartEntry[] = [
       { ...part, crc32: (parseInt(recorded as string, 16) ^ 1).toString(16).padStart(8, '0') },
       { ...withoutCrc, sha256: sha(Buffer.from('something else')) },
@@ -185,7 +181,7 @@ describe('file jobs and file writers in worker threads', () => {
       const err = await repo.writePartFile(bad, { path: target, mode: 0o644 }).catch((e: unknown) => e);
       expect(isRepriseError(err, 'REPRISE_INTEGRITY'), String(err)).toBe(true);
       expect(existsSync(target)).toBe(false);
-      const streamed = await readAllOf(bad).catch((e: unknown) => e);
+      const streamed = await partHash(repo, bad).catch((e: unknown) => e);
       expect(isRepriseError(streamed, 'REPRISE_INTEGRITY'), String(streamed)).toBe(true);
     }
   });
