@@ -60,6 +60,8 @@ export interface FileWriterDeps {
   fs: typeof import('node:fs');
   /** Largest write(2): core/write-pieces.ts's WRITE_PIECE_BYTES. */
   writePieceBytes: number;
+  /** core/file-times.ts's utimesSeconds (times to the recorded microsecond). */
+  utimesSeconds: (mtimeMs: number) => number;
   checksums: Checksums;
   codec: BlobCodec & { openBlob(encKey: Uint8Array, macKey: Uint8Array, blob: Uint8Array, id: string, reuseOutput?: boolean): Uint8Array | string };
   encKey: Uint8Array;
@@ -106,7 +108,7 @@ export function createFileWriter(deps: FileWriterDeps): FileWriter {
       if (file.owner) fs.fchownSync(fd, file.owner.uid, file.owner.gid);
       // After chown, which clears setuid/setgid bits.
       fs.fchmodSync(fd, file.mode);
-      if (file.mtimeMs !== undefined) fs.futimesSync(fd, file.mtimeMs / 1000, file.mtimeMs / 1000);
+      if (file.mtimeMs !== undefined) fs.futimesSync(fd, deps.utimesSeconds(file.mtimeMs), deps.utimesSeconds(file.mtimeMs));
       fs.closeSync(fd);
     } catch (err) {
       return fsFailure(err);

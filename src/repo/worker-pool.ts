@@ -11,6 +11,7 @@ import { createFileWriter, type WriteFailure, type WritePiece } from './file-wri
 import { createChecksums } from './content-checksum.js';
 import { ZSTD_LEVEL } from './format.js';
 import { WRITE_PIECE_BYTES } from '../core/write-pieces.js';
+import { utimesSeconds } from '../core/file-times.js';
 
 /**
  * A small pool of worker threads running the blob codec, so compression, encryption and
@@ -176,7 +177,7 @@ function fileJob(msg, reply) {
     },
   );
 }
-const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), writePieceBytes: ${WRITE_PIECE_BYTES}, checksums, codec, encKey, macKey });
+const fileWriter = (${createFileWriter.toString()})({ fs: require('node:fs'), writePieceBytes: ${WRITE_PIECE_BYTES}, utimesSeconds: ${utimesSeconds.toString()}, checksums, codec, encKey, macKey });
 parentPort.on('message', (msg) => {
   if (msg.spares) fileJobs.reuse(msg.spares);
   if (msg.op === 'write') {

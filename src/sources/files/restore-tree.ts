@@ -25,6 +25,7 @@ import { throwIfAborted } from './abort.js';
 import { errnoCode, targetUnwritable } from './fs-errors.js';
 import { partSegments } from './part-name.js';
 import { probeTree } from './probe.js';
+import { utimesSeconds } from '../../core/file-times.js';
 import { writeSyncInPieces } from '../../core/write-pieces.js';
 
 /*
@@ -168,7 +169,7 @@ class TreeWriter {
       try {
         if (this.asRoot && dir.uid !== undefined && dir.gid !== undefined) await chown(dir.abs, dir.uid, dir.gid);
         if (dir.mode !== undefined) await chmod(dir.abs, dir.mode & 0o7777);
-        if (dir.mtimeMs !== undefined) await utimes(dir.abs, dir.mtimeMs / 1000, dir.mtimeMs / 1000);
+        if (dir.mtimeMs !== undefined) await utimes(dir.abs, utimesSeconds(dir.mtimeMs), utimesSeconds(dir.mtimeMs));
       } catch (err) {
         throw targetUnwritable(dir.abs, err);
       }
@@ -210,7 +211,7 @@ class TreeWriter {
         if (this.asRoot && part.uid !== undefined && part.gid !== undefined) fchownSync(fd, part.uid, part.gid);
         // After chown, which clears setuid/setgid bits.
         fchmodSync(fd, part.mode === undefined ? 0o644 : part.mode & 0o7777);
-        if (part.mtimeMs !== undefined) futimesSync(fd, part.mtimeMs / 1000, part.mtimeMs / 1000);
+        if (part.mtimeMs !== undefined) futimesSync(fd, utimesSeconds(part.mtimeMs), utimesSeconds(part.mtimeMs));
         const closing = fd;
         fd = undefined;
         closeSync(closing);
@@ -255,7 +256,7 @@ class TreeWriter {
       try {
         symlinkSync(linkTarget, temp);
         if (this.asRoot && part.uid !== undefined && part.gid !== undefined) lchownSync(temp, part.uid, part.gid);
-        if (part.mtimeMs !== undefined) lutimesSync(temp, part.mtimeMs / 1000, part.mtimeMs / 1000);
+        if (part.mtimeMs !== undefined) lutimesSync(temp, utimesSeconds(part.mtimeMs), utimesSeconds(part.mtimeMs));
       } catch (err) {
         throw targetUnwritable(temp, err);
       }

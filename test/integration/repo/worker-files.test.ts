@@ -67,7 +67,8 @@ describe('file jobs and file writers in worker threads', () => {
     expect(parts.map((p) => p.name)).toEqual([...Object.keys(files).map((n) => `w/${n}`), ...Object.keys(files).map((n) => `s/${n}`)]);
     const out = join(dir, 'out');
     mkdirSync(out);
-    const mtimeMs = Date.parse('2024-02-03T04:05:06.789Z');
+    // A recorded time with microseconds that a plain `ms / 1000` would set 1 µs short.
+    const mtimeMs = 1796408034480.5;
     await Promise.all(
       parts.slice(0, 4).map((part, i) => repo.writePartFile(part, { path: join(out, `f${i}`), mode: 0o640, mtimeMs })),
     );
@@ -75,7 +76,8 @@ describe('file jobs and file writers in worker threads', () => {
       const path = join(out, `f${i}`);
       expect(sha(readFileSync(path))).toBe(sha(data));
       expect(statSync(path).mode & 0o7777).toBe(0o640);
-      expect(statSync(path).mtimeMs).toBeCloseTo(mtimeMs, 0);
+      // To the microsecond recorded.
+      expect(statSync(path, { bigint: true }).mtimeNs / 1000n).toBe(BigInt(mtimeMs * 1000));
     });
   });
 
