@@ -9,18 +9,24 @@ import { CLI } from '../helpers/cli.js';
 // backup needs, and without them for `check`. A stand-in `node` first on PATH shows what it got.
 const bin = mkdtempSync(path.join(tmpdir(), 'reprise-launcher-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
-writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "mmap=${MALLOC_MMAP_THRESHOLD_:-unset} args=$*"\n');
+writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "mmap=${MALLOC_MMAP_THRESHOLD_:-unset}${MALLOC_TRIM_THRESHOLD_:+ trim=$MALLOC_TRIM_THRESHOLD_}${MALLOC_ARENA_MAX:+ arenas=$MALLOC_ARENA_MAX} args=$*"\n');
 chmodSync(path.join(bin, 'node'), 0o755);
 
 function launch(...args: string[]): string {
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: undefined };
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, MALLOC_ARENA_MAX: undefined };
   return execFileSync('/bin/sh', [CLI, ...args], { env, encoding: 'utf8' }).trim();
 }
 
 describe('CLI launcher', () => {
-  it('gives backup, restore and the rest the memory settings', () => {
-    for (const command of [['backup'], ['restore', 'site', '--to', '/tmp/x'], [], ['--json', 'snapshots']]) {
+  it('gives backup and the rest the memory settings', () => {
+    for (const command of [['backup'], [], ['--json', 'snapshots']]) {
       expect(launch(...command), command.join(' ')).toBe(`mmap=262144 args=--max-semi-space-size=1 ${CLI} ${command.join(' ')}`.trim());
+    }
+  });
+
+  it('lets restore keep freed memory in two malloc arenas as well', () => {
+    for (const command of [['restore', 'site', '--to', '/tmp/x'], ['-c', 'reprise.yaml', 'restore', 'site']]) {
+      expect(launch(...command), command.join(' ')).toBe(`mmap=262144 trim=4194304 arenas=2 args=--max-semi-space-size=1 ${CLI} ${command.join(' ')}`);
     }
   });
 
@@ -34,8 +40,9 @@ describe('CLI launcher', () => {
     expect(launch('-c', 'check', 'backup')).toBe(`mmap=262144 args=--max-semi-space-size=1 ${CLI} -c check backup`);
   });
 
-  it('keeps a mmap threshold the operator set', () => {
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: '65536' };
-    expect(execFileSync('/bin/sh', [CLI, 'backup'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 args=--max-semi-space-size=1 ${CLI} backup`);
+  it('keeps the malloc settings the operator set', () => {
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '4' };
+    expect(execFileSync('/bin/sh', [CLI, 'backup'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 trim=131072 arenas=4 args=--max-semi-space-size=1 ${CLI} backup`);
+    expect(execFileSync('/bin/sh', [CLI, 'restore', 'site'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 trim=131072 arenas=4 args=--max-semi-space-size=1 ${CLI} restore site`);
   });
 });
