@@ -9,11 +9,11 @@ import { CLI } from '../helpers/cli.js';
 // backup needs, and without them for `check`. A stand-in `node` first on PATH shows what it got.
 const bin = mkdtempSync(path.join(tmpdir(), 'reprise-launcher-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
-writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "mmap=${MALLOC_MMAP_THRESHOLD_:-unset}${MALLOC_TRIM_THRESHOLD_:+ trim=$MALLOC_TRIM_THRESHOLD_}${MALLOC_ARENA_MAX:+ arenas=$MALLOC_ARENA_MAX} args=$*"\n');
+writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "mmap=${MALLOC_MMAP_THRESHOLD_:-unset}${MALLOC_TRIM_THRESHOLD_:+ trim=$MALLOC_TRIM_THRESHOLD_}${MALLOC_ARENA_MAX:+ arenas=$MALLOC_ARENA_MAX}${GLIBC_TUNABLES:+ tunables=$GLIBC_TUNABLES} args=$*"\n');
 chmodSync(path.join(bin, 'node'), 0o755);
 
 function launch(...args: string[]): string {
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, MALLOC_ARENA_MAX: undefined };
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, MALLOC_ARENA_MAX: undefined, GLIBC_TUNABLES: undefined };
   return execFileSync('/bin/sh', [CLI, ...args], { env, encoding: 'utf8' }).trim();
 }
 
@@ -30,9 +30,9 @@ describe('CLI launcher', () => {
     }
   });
 
-  it('starts check without them, wherever the global options stand', () => {
+  it('starts check with huge pages and a trim threshold instead, wherever the global options stand', () => {
     for (const command of [['check', '--read-data'], ['-c', 'reprise.yaml', 'check'], ['--config', 'reprise.yaml', '--json', 'check'], ['--config=x.yaml', 'check']]) {
-      expect(launch(...command), command.join(' ')).toBe(`mmap=unset args=${CLI} ${command.join(' ')}`);
+      expect(launch(...command), command.join(' ')).toBe(`mmap=unset tunables=glibc.malloc.hugetlb=1:glibc.malloc.trim_threshold=8388608 args=${CLI} ${command.join(' ')}`);
     }
   });
 
@@ -41,8 +41,10 @@ describe('CLI launcher', () => {
   });
 
   it('keeps the malloc settings the operator set', () => {
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '4' };
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '4', GLIBC_TUNABLES: undefined };
     expect(execFileSync('/bin/sh', [CLI, 'backup'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 trim=131072 arenas=4 args=--max-semi-space-size=1 ${CLI} backup`);
     expect(execFileSync('/bin/sh', [CLI, 'restore', 'site'], { env, encoding: 'utf8' }).trim()).toBe(`mmap=65536 trim=131072 arenas=4 args=--max-semi-space-size=1 ${CLI} restore site`);
+    const tuned = { ...env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' };
+    expect(execFileSync('/bin/sh', [CLI, 'check'], { env: tuned, encoding: 'utf8' }).trim()).toBe(`mmap=65536 trim=131072 arenas=4 tunables=glibc.malloc.tcache_count=0 args=${CLI} check`);
   });
 });
