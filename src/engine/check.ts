@@ -13,7 +13,7 @@ export async function checkRepository(runtime: Runtime, readData: boolean | numb
     runtime,
     { kind: 'check' },
     async () => {
-      const repo = await runtime.openRepository();
+      const repo = await runtime.openRepository({ verifyAhead: readData === true });
       return withRepoLock(repo, 'shared', runtime.signal, (signal) =>
         repo.check({
           readData,

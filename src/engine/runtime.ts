@@ -39,12 +39,17 @@ export class Runtime {
     return this.loaded.config;
   }
 
-  /** Opens the configured repository. Throws REPRISE_REPO_NOT_FOUND, REPRISE_WRONG_PASSWORD, REPRISE_PASSWORD_MISSING. */
-  openRepository(): Promise<RepositoryHandle> {
+  /**
+   * Opens the configured repository (once: later calls share it, whatever their options).
+   * `verifyAhead`: a full read-data check follows (see OpenOptions). Throws
+   * REPRISE_REPO_NOT_FOUND, REPRISE_WRONG_PASSWORD, REPRISE_PASSWORD_MISSING.
+   */
+  openRepository(options: { verifyAhead?: boolean } = {}): Promise<RepositoryHandle> {
     this.repository ??= Repository.open({
       backend: this.track(openBackend(this.config.repository, this.loaded.baseDir)),
       password: requirePassword(this.config.repository.password, 'repository'),
       signal: this.signal,
+      verifyAhead: options.verifyAhead === true,
     });
     return this.repository;
   }

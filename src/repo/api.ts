@@ -21,6 +21,11 @@ export interface OpenOptions {
   /** Recorded in locks and snapshots; defaults to os.hostname(). */
   hostname?: string;
   signal?: AbortSignal;
+  /**
+   * A full read-data check comes next: start verifying the packs of a local repository as soon as
+   * the keys are known, while the index loads (see PackReadAhead in check.ts).
+   */
+  verifyAhead?: boolean;
 }
 
 export interface InitOptions extends OpenOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,5 +104,64 @@ describe('check --read-data', () => {
     } finally {
       await repo.close();
     }
+  });
+
+  describe('with the packs verified ahead, from the opening of the repository', () => {
+    /** A local repository of `count` packs, and its pack files (path → id). */
+    async function localPacks(count: number): Promise<{ dir: string; probe: ProbeBackend; packs: Map<string, string> }> {
+      const dir = mkdtempSync(join(tmpdir(), 'reprise-check-ahead-'));
+      dirs.push(dir);
+      const probe = new ProbeBackend(new LocalBackend(dir));
+      await repoWithPacks(probe, count);
+      const packs = new Map<string, string>();
+      for (const sub of readdirSync(join(dir, 'data'))) for (const id of readdirSync(join(dir, 'data', sub))) packs.set(join(dir, 'data', sub, id), id);
+      return { dir, probe, packs };
+    }
+
+    async function checkAhead(probe: ProbeBackend, between?: (repo: Repository) => Promise<void>) {
+      const repo = await Repository.open({ backend: probe, password: 'pw', workers: 2, verifyAhead: true });
+      try {
+        await between?.(repo);
+        probe.packReads = 0;
+        return await repo.check({ readData: true });
+      } finally {
+        await repo.close();
+      }
+    }
+
+    it('passes an intact repository, reading every pack in the workers, and ignores a pack no index lists', async () => {
+      const { dir, probe, packs } = await localPacks(4);
+      // What an interrupted backup leaves: a pack file no index lists (here, not even a pack).
+      mkdirSync(join(dir, 'data', 'ee'), { recursive: true });
+      writeFileSync(join(dir, 'data', 'ee', 'ee'.padEnd(64, '0')), randomBytes(5000));
+      const report = await checkAhead(probe);
+      expect(report.errors).toEqual([]);
+      expect(report.packsChecked).toBe(packs.size);
+      expect(probe.packReads).toBe(0);
+    });
+
+    it('finds a flipped byte, and a pack stored under another pack\'s name', async () => {
+      const { probe, packs } = await localPacks(3);
+      const [[first, firstId], [second], [third, thirdId]] = [...packs] as [[string, string], [string, string], [string, string]];
+      const bytes = readFileSync(first);
+      bytes[100]! ^= 0x01;
+      writeFileSync(first, bytes);
+      copyFileSync(second, third);
+      const report = await checkAhead(probe);
+      expect(report.ok).toBe(false);
+      expect(report.damagedPacks).toEqual([firstId, thirdId].sort());
+      expect(report.errors).toContainEqual(expect.stringMatching(new RegExp(`^pack ${firstId}: chunk [0-9a-f]{64}: authentication failed$`)));
+      expect(report.errors).toContainEqual(expect.stringMatching(new RegExp(`^pack ${thirdId}: header does not match the index`)));
+      expect(report.affectedSnapshots).toHaveLength(2);
+    });
+
+    it('also verifies the packs stored after the read-ahead listed them', async () => {
+      const { probe, packs } = await localPacks(2);
+      const report = await checkAhead(probe, async (repo) => {
+        await backup(repo, [{ name: 'late', data: randomBytes(200_000) }]);
+      });
+      expect(report.errors).toEqual([]);
+      expect(report.packsChecked).toBe(packs.size + 1);
+    });
   });
 });

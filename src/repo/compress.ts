@@ -31,7 +31,24 @@ export interface PackVerification {
   problems: string[];
   /** Chunk ids whose blob failed (all of them when the header cannot be read). */
   badChunks: string[];
+  /** What the pack's header lists; undefined when it cannot be read. Compare with the index: headerMismatch. */
   entries: PackEntry[] | undefined;
+}
+
+/**
+ * Differences between the entries the index lists for a pack and those its header holds, as
+ * problems: an index entry the header lacks or places elsewhere means the stored pack is not the
+ * one its name says (the pack's own hash is not recomputed). The header may hold more (chunks no
+ * index lists any more). Pure.
+ */
+export function headerMismatch(indexed: readonly PackEntry[], header: readonly PackEntry[]): string[] {
+  const byId = new Map(header.map((e) => [e.id, e]));
+  const wrong = indexed.filter((want) => {
+    const got = byId.get(want.id);
+    return !got || got.offset !== want.offset || got.length !== want.length || got.type !== want.type || got.rawLength !== want.rawLength;
+  });
+  if (wrong.length === 0) return [];
+  return [`header does not match the index: ${wrong.length} of ${indexed.length} indexed chunks missing or elsewhere (first ${(wrong[0] as PackEntry).id})`];
 }
 
 /** Pure functions over keys and bytes; errors are returned as strings so workers can pass them on. */
@@ -50,12 +67,13 @@ export interface BlobCodec {
   readPackHeader(encKey: Uint8Array, tail: Uint8Array): PackEntry[] | string;
   /**
    * Checks that every byte of a pack is authenticated and intact: the header, every blob (tag,
-   * chunk id, raw length), that blobs and header cover the pack exactly, and that the header
-   * holds each of `indexed` (what the index says the pack holds) where the index says.
+   * chunk id, raw length), and that blobs and header cover the pack exactly. Returns the header's
+   * entries too, for the caller to compare with the index (headerMismatch): the index need not be
+   * loaded yet when the verification starts.
    */
-  verifyPack(encKey: Uint8Array, macKey: Uint8Array, pack: Uint8Array, indexed: readonly PackEntry[]): PackVerification;
+  verifyPack(encKey: Uint8Array, macKey: Uint8Array, pack: Uint8Array): PackVerification;
   /** As verifyPack, reading the pack's `size` bytes piecewise through `readAt`, in offset order. */
-  verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, indexed: readonly PackEntry[], size: number, readAt: PackRangeReader): PackVerification;
+  verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, size: number, readAt: PackRangeReader): PackVerification;
 }
 
 /**
@@ -265,32 +283,21 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
     return entries;
   }
 
-  /** Differences between the entries the index lists for a pack and its header, as problems. */
-  function indexMismatch(indexed: readonly PackEntry[], header: readonly PackEntry[]): string[] {
-    const byId = new Map(header.map((e) => [e.id, e]));
-    const wrong = indexed.filter((want) => {
-      const got = byId.get(want.id);
-      return !got || got.offset !== want.offset || got.length !== want.length || got.type !== want.type || got.rawLength !== want.rawLength;
-    });
-    if (wrong.length === 0) return [];
-    return [`header does not match the index: ${wrong.length} of ${indexed.length} indexed chunks missing or elsewhere (first ${(wrong[0] as PackEntry).id})`];
-  }
-
   /**
    * Every byte of a pack is authenticated: blobs by their GCM tag and chunk id, the header by its
    * tag, its length field by pointing at that header; with blobs and header required to cover
    * the pack exactly, no damage goes unseen. The pack's SHA-256 (its id) is therefore not
    * recomputed (it added ~13% to the CPU of a check); a stored pack that is not the one its name
-   * says is caught by comparing its header with the index.
+   * says is caught by the caller comparing the header with the index (headerMismatch).
    */
-  function verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, indexed: readonly PackEntry[], size: number, readAt: PackRangeReader): PackVerification {
+  function verifyPackRanges(encKey: Uint8Array, macKey: Uint8Array, size: number, readAt: PackRangeReader): PackVerification {
     if (size < 4) return { problems: ['pack too short for its trailer'], badChunks: [], entries: undefined };
     const headerLength = Buffer.from(readAt(size - 4, 4)).readUInt32LE(0);
     if (headerLength + 4 > size) return { problems: [`header length ${headerLength} beyond the bytes read`], badChunks: [], entries: undefined };
     const headerAt = size - 4 - headerLength;
     const entries = readPackHeader(encKey, readAt(headerAt, headerLength + 4));
     if (typeof entries === 'string') return { problems: [entries], badChunks: [], entries: undefined };
-    const problems = indexMismatch(indexed, entries);
+    const problems: string[] = [];
     const badChunks: string[] = [];
     const fail = (id: string, reason: string): void => {
       badChunks.push(id);
@@ -345,8 +352,8 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
       return Buffer.concat([sealed, length]);
     },
     readPackHeader,
-    verifyPack(encKey, macKey, pack, indexed) {
-      return verifyPackRanges(encKey, macKey, indexed, pack.length, (offset, length) => pack.subarray(offset, offset + length));
+    verifyPack(encKey, macKey, pack) {
+      return verifyPackRanges(encKey, macKey, pack.length, (offset, length) => pack.subarray(offset, offset + length));
     },
     verifyPackRanges,
   };

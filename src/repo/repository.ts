@@ -22,7 +22,7 @@ import type {
   WriterOptions,
 } from './api.js';
 import { BufferPool } from './buffer-pool.js';
-import { checkRepository } from './check.js';
+import { PackReadAhead, checkRepository } from './check.js';
 import { gearTable, resolveChunkerParams, validateChunkerParams } from './chunker.js';
 import { listAll, storageFailure, type RepoContext } from './context.js';
 import { copySnapshots } from './copy.js';
@@ -94,6 +94,8 @@ export class Repository implements RepositoryHandle {
   private readonly ctx: RepoContext;
   private readonly lockTiming: LockTiming;
   private closed = false;
+  /** Packs being verified since the repository was opened with `verifyAhead`, for the first check. */
+  private readAhead: PackReadAhead | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -183,7 +185,13 @@ export class Repository implements RepositoryHandle {
     const { keyId, master } = await openWithPassword(backend, options.password);
     const config = unsealJson<ConfigFile>(master.encKey, bytes.subarray(8), 'config');
     const repo = new Repository(backend, keyId, master, config, options.hostname ?? osHostname(), options);
-    await repo.ctx.index.load(backend, master.encKey, signal);
+    if (options.verifyAhead) repo.readAhead = PackReadAhead.start(repo.ctx, signal);
+    try {
+      await repo.ctx.index.load(backend, master.encKey, signal);
+    } catch (err) {
+      await repo.close();
+      throw err;
+    }
     return repo;
   }
 
@@ -254,8 +262,12 @@ export class Repository implements RepositoryHandle {
     }
   }
 
+  /** See RepositoryHandle.check. The first full read-data check uses the read-ahead `verifyAhead` started. */
   check(options?: CheckOptions): Promise<CheckReport> {
-    return checkRepository(this.ctx, options);
+    const readAhead = options?.readData === true ? this.readAhead : undefined;
+    this.readAhead?.stop();
+    this.readAhead = undefined;
+    return checkRepository(this.ctx, options, readAhead);
   }
 
   prune(options?: PruneOptions): Promise<PruneReport> {
@@ -312,6 +324,7 @@ export class Repository implements RepositoryHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.readAhead?.stop();
     await this.ctx.pool.close();
   }
 }

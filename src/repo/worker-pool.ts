@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as nodeCrypto from 'node:crypto';
 import { RepriseError } from '../core/errors.js';
 import { chunkerSource } from './chunker.js';
-import { createBlobCodec, type BlobCodec, type PackEntry, type PackVerification } from './compress.js';
+import { createBlobCodec, type BlobCodec, type PackVerification } from './compress.js';
 import { createPackFileReader } from './pack-file.js';
 import { createFileJobRunner, type FileJob, type FileJobResult, type JobChunk } from './file-job.js';
 import { createFileWriter, type WriteFailure, type WritePiece } from './file-writer.js';
@@ -28,8 +28,8 @@ type Task =
   | { op: 'seal'; buffer: ArrayBuffer; length: number }
   | { op: 'mac'; buffer: ArrayBuffer; length: number }
   | { op: 'open'; buffer: ArrayBuffer; offset: number; length: number; id: string }
-  | { op: 'verify'; pack: Uint8Array; indexed: readonly PackEntry[] }
-  | { op: 'verifyFile'; path: string; indexed: readonly PackEntry[] }
+  | { op: 'verify'; pack: Uint8Array }
+  | { op: 'verifyFile'; path: string }
   | { op: 'file'; job: FileJob }
   | { op: 'files'; items: Array<{ seq: number; job: FileJob }> }
   | ({ op: 'write' } & Omit<WritePiece, 'bytes'> & { buffer: ArrayBuffer; offset: number; length: number });
@@ -216,15 +216,13 @@ parentPort.on('message', (msg) => {
     } else if (msg.op === 'verifyFile') {
       let report;
       try {
-        report = withPackFile(msg.path, (size, readAt) => ({ ...codec.verifyPackRanges(encKey, macKey, msg.indexed, size, collectingEvery(2 << 20, readAt)), size }));
-        report.entries = undefined;
+        report = withPackFile(msg.path, (size, readAt) => ({ ...codec.verifyPackRanges(encKey, macKey, size, collectingEvery(2 << 20, readAt)), size }));
       } catch (err) {
         report = { unreadable: String((err && err.message) || err) };
       }
       parentPort.postMessage({ seq: msg.seq, result: report });
     } else {
-      const report = codec.verifyPack(encKey, macKey, msg.pack, msg.indexed);
-      report.entries = undefined;
+      const report = codec.verifyPack(encKey, macKey, msg.pack);
       parentPort.postMessage({ seq: msg.seq, result: report });
       collectSoon(msg.pack.length);
     }
@@ -510,8 +508,8 @@ export class WorkerPool {
    * caller then reads it through its backend, which names the failure. Throws REPRISE_INTERNAL if
    * a worker dies.
    */
-  async verifyPackFile(path: string, indexed: readonly PackEntry[]): Promise<(PackVerification & { size: number }) | undefined> {
-    const r = await this.run<(PackVerification & { size: number }) | { unreadable: string }>({ op: 'verifyFile', path, indexed }, [], this.size);
+  async verifyPackFile(path: string): Promise<(PackVerification & { size: number }) | undefined> {
+    const r = await this.run<(PackVerification & { size: number }) | { unreadable: string }>({ op: 'verifyFile', path }, [], this.size);
     return 'unreadable' in r ? undefined : r;
   }
 
@@ -526,10 +524,10 @@ export class WorkerPool {
     while (this.workers.length < this.size) this.startOne();
   }
 
-  /** Verifies a whole pack against its `indexed` entries in a worker (the pack bytes are transferred). */
-  verifyPack(pack: Uint8Array, indexed: readonly PackEntry[]): Promise<PackVerification> {
+  /** Verifies a whole pack in a worker (the pack bytes are transferred); see BlobCodec.verifyPack. */
+  verifyPack(pack: Uint8Array): Promise<PackVerification> {
     const owned = ownsBuffer(pack) ? pack : pack.slice();
-    return this.run({ op: 'verify', pack: owned, indexed }, [owned.buffer as ArrayBuffer], this.size);
+    return this.run({ op: 'verify', pack: owned }, [owned.buffer as ArrayBuffer], this.size);
   }
 
   /** Terminates the workers. Idempotent. */
