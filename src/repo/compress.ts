@@ -92,9 +92,9 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   const dctx = new zstd.DCtx();
   let scratch = Buffer.allocUnsafeSlow(1 << 20);
   /**
-   * A scratch buffer that holds `want` bytes: `buffer` itself, or a new one at least twice its
-   * size. Pages cost only once written, and each new buffer is faulted in afresh: growing by the
-   * exact need, one step per larger blob, faulted in ~20 MiB per worker over a check.
+   * A verification scratch buffer that holds `want` bytes: `buffer` itself, or a new one at least
+   * twice its size. Each new buffer is faulted in afresh: growing by the exact need, one step per
+   * larger blob, faulted in ~20 MiB per worker over a check.
    */
   const atLeast = (buffer: Buffer<ArrayBuffer>, want: number): Buffer<ArrayBuffer> => (buffer.length >= want ? buffer : Buffer.allocUnsafeSlow(Math.max(want, 2 * buffer.length)));
   const FLAG_RAW = Buffer.from([0]);
@@ -117,7 +117,7 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   function compressToScratch(data: Uint8Array, level: number): number {
     if (data.length <= 64) return -1;
     const bound = zstd.compressBound(data.length);
-    scratch = atLeast(scratch, bound);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
     try {
       // A full-size destination: with a smaller one zstd loses its fast path for incompressible blocks.
       const size = cctx.compress(scratch, data, level);
