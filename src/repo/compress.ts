@@ -91,12 +91,6 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   const cctx = new zstd.CCtx();
   const dctx = new zstd.DCtx();
   let scratch = Buffer.allocUnsafeSlow(1 << 20);
-  /**
-   * A verification scratch buffer that holds `want` bytes: `buffer` itself, or a new one at least
-   * twice its size. Each new buffer is faulted in afresh: growing by the exact need, one step per
-   * larger blob, faulted in ~20 MiB per worker over a check.
-   */
-  const atLeast = (buffer: Buffer<ArrayBuffer>, want: number): Buffer<ArrayBuffer> => (buffer.length >= want ? buffer : Buffer.allocUnsafeSlow(Math.max(want, 2 * buffer.length)));
   const FLAG_RAW = Buffer.from([0]);
   const FLAG_ZSTD = Buffer.from([1]);
   const ENTRY = 45;
@@ -215,7 +209,7 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
   function unsealReusing(key: Uint8Array, sealed: Uint8Array): Uint8Array | string {
     if (sealed.length < 28) return `truncated (${sealed.length} bytes)`;
     const end = sealed.length - 16;
-    unsealScratch = atLeast(unsealScratch, end - 12);
+    if (unsealScratch.length < end - 12) unsealScratch = Buffer.allocUnsafeSlow(end - 12);
     try {
       const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
       decipher.setAuthTag(sealed.subarray(end));
@@ -246,7 +240,7 @@ export function createBlobCodec(deps: BlobCodecDeps): BlobCodec {
         const frame = plain.subarray(1);
         const size = zstd.getFrameContentSize(frame);
         if (size === null || size > 1 << 30) return 'zstd frame without a usable content size';
-        if (reuseOutput) verifyScratch = atLeast(verifyScratch, size);
+        if (reuseOutput && verifyScratch.length < size) verifyScratch = Buffer.allocUnsafeSlow(size);
         const out = reuseOutput ? verifyScratch.subarray(0, size) : Buffer.allocUnsafeSlow(size);
         if (dctx.decompress(out, frame) !== size) return 'zstd payload shorter than its frame says';
         data = out;
