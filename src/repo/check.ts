@@ -1,5 +1,5 @@
 import type { CheckOptions, CheckReport } from './api.js';
-import { headerMismatch, type PackVerification } from './compress.js';
+import { packProblems, type PackVerification } from './compress.js';
 import { listAll, mapLimit, throwIfAborted, storageFailure, type RepoContext } from './context.js';
 import { PREFIX_DATA, packKey } from './format.js';
 import { listKeyFiles } from './keys.js';
@@ -26,8 +26,8 @@ type VerifiedPack = PackVerification & { size: number };
  * once that is loaded (headerMismatch).
  */
 export class PackReadAhead {
+  /** Pack id → its verdict, in the order of the listing (the order they are verified in). */
   private readonly verdicts = new Map<string, Promise<VerifiedPack | undefined>>();
-  private readonly order = new Map<string, number>();
   private stopped = false;
   private readonly listed: Promise<void>;
 
@@ -52,7 +52,6 @@ export class PackReadAhead {
     for (const key of keys) {
       const id = key.slice(key.lastIndexOf('/') + 1);
       if (key !== packKey(id)) continue;
-      this.order.set(id, this.order.size);
       const verdict = new Promise<VerifiedPack | undefined>((resolve) => lanes.set(id, resolve));
       // Nobody may ask for this verdict (an unindexed pack, a check stopped early): never unhandled.
       verdict.catch(() => {});
@@ -77,10 +76,10 @@ export class PackReadAhead {
     return this.verdicts.get(id);
   }
 
-  /** Where `id` came in the listing (packs are verified in that order); Infinity if it did not. */
-  async position(id: string): Promise<number> {
+  /** The packs listed at the start, in the order they are verified. */
+  async listedIds(): Promise<string[]> {
     await this.listed;
-    return this.order.get(id) ?? Infinity;
+    return [...this.verdicts.keys()];
   }
 
   /** Verifies no more packs (those under way finish). Idempotent. */
@@ -237,8 +236,8 @@ async function verifyPacks(
   // Waiting for the read-ahead's verdicts in the order it reaches them.
   let packs = chosen;
   if (readAhead) {
-    const at = new Map(await Promise.all(chosen.map(async (p) => [p.id, await readAhead.position(p.id)] as const)));
-    packs = [...chosen].sort((a, b) => (at.get(a.id) ?? 0) - (at.get(b.id) ?? 0));
+    const rank = new Map((await readAhead.listedIds()).map((id, i) => [id, i]));
+    packs = [...chosen].sort((a, b) => (rank.get(a.id) ?? rank.size) - (rank.get(b.id) ?? rank.size));
   }
   const local = (id: string): string | undefined => ctx.backend.localFile?.(packKey(id));
   const inFlight = packs.length > 0 && local((packs[0] as PackRecord).id) !== undefined ? ctx.pool.threads * LOCAL_PACKS_PER_WORKER : CHECK_PACKS_IN_FLIGHT;
@@ -263,7 +262,7 @@ async function verifyPacks(
     }
     packsChecked++;
     bytesChecked += result.size;
-    const problems = result.entries === undefined ? result.problems : [...headerMismatch(pack.entries, result.entries), ...result.problems];
+    const problems = packProblems(pack.entries, result);
     if (problems.length > 0) {
       damaged.add(pack.id);
       for (const problem of problems) errors.push(`pack ${pack.id}: ${problem}`);

@@ -51,6 +51,11 @@ export function headerMismatch(indexed: readonly PackEntry[], header: readonly P
   return [`header does not match the index: ${wrong.length} of ${indexed.length} indexed chunks missing or elsewhere (first ${(wrong[0] as PackEntry).id})`];
 }
 
+/** Every problem with a verified pack: its header against `indexed` (what the index lists for it), then the codec's. Pure. */
+export function packProblems(indexed: readonly PackEntry[], verdict: PackVerification): string[] {
+  return verdict.entries === undefined ? verdict.problems : [...headerMismatch(indexed, verdict.entries), ...verdict.problems];
+}
+
 /** Pure functions over keys and bytes; errors are returned as strings so workers can pass them on. */
 export interface BlobCodec {
   /** Compresses (kept raw when that does not shrink) and seals one chunk, into `target` when it fits. */

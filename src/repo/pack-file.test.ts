@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBlobCodec, headerMismatch, type PackEntry } from './compress.js';
+import { createBlobCodec, packProblems, type PackEntry } from './compress.js';
 import { createPackFileReader } from './pack-file.js';
 
 const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
@@ -41,7 +41,7 @@ function verifyFile(bytes: Uint8Array, indexed: PackEntry[]): ReturnType<typeof 
   const path = join(dir, 'pack');
   fs.writeFileSync(path, bytes);
   const verdict = createPackFileReader(fs)(path, (size, readAt) => codec.verifyPackRanges(encKey, macKey, size, readAt));
-  return verdict.entries === undefined ? verdict : { ...verdict, problems: [...headerMismatch(indexed, verdict.entries), ...verdict.problems] };
+  return { ...verdict, problems: packProblems(indexed, verdict) };
 }
 
 describe('pack verification through ranges of a file', () => {

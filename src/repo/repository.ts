@@ -264,8 +264,9 @@ export class Repository implements RepositoryHandle {
 
   /** See RepositoryHandle.check. The first full read-data check uses the read-ahead `verifyAhead` started. */
   check(options?: CheckOptions): Promise<CheckReport> {
+    // Handed to the first full read-data check (which stops it when done), stopped for any other.
     const readAhead = options?.readData === true ? this.readAhead : undefined;
-    this.readAhead?.stop();
+    if (readAhead === undefined) this.readAhead?.stop();
     this.readAhead = undefined;
     return checkRepository(this.ctx, options, readAhead);
   }
