@@ -5,7 +5,6 @@ import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { loadTree, readChunks } from './reader.js';
 import { listSnapshotIds, readSnapshotFile, writeSnapshotFile } from './snapshot-store.js';
-import { encodeTree } from './tree.js';
 import { ChunkUploader } from './uploader.js';
 import { storeTree } from './writer.js';
 
@@ -47,8 +46,7 @@ export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: rea
         await uploader.storeWithId(dstId, owned, BLOB_TYPE.data);
       }
       const rewritten = parts.map((p) => ({ ...p, chunks: p.chunks.map((c) => mapped.get(c) as string) }));
-      const treeBytes = encodeTree(rewritten);
-      const tree = await storeTree(uploader, dst.buffers, new Chunker(dst.gear, dst.chunker), treeBytes, uploadSignal);
+      const tree = await storeTree(uploader, dst.buffers, new Chunker(dst.gear, dst.chunker), rewritten, uploadSignal);
       await uploader.flush();
       const written = await writeSnapshotFile(dst.backend, dst.keys.encKey, { v: 1, identity: file.identity, tree, added: uploader.counters.bytesAdded }, signal);
       report.snapshotsCopied++;

@@ -8,9 +8,37 @@ import type { PartEntry } from './api.js';
  * them.
  */
 
-/** Serialises parts, one JSON object per line. Pure; never throws. */
+/** Bytes of JSON lines gathered before encodeTreePieces yields them. */
+const TREE_PIECE_BYTES = 1 << 20;
+
+/**
+ * Serialises parts, one JSON object per line, in pieces of about a MiB: a tree of a million files
+ * is hundreds of MiB of JSON, which a backup chunks as it goes instead of holding it whole (and
+ * twice, as a string and as bytes). Each line is encoded into the piece as soon as it is made, so
+ * it dies young instead of being kept (and promoted) until the piece is full. Each piece is a new
+ * buffer: the consumer may keep it. Pure; never throws.
+ */
+export function* encodeTreePieces(parts: readonly PartEntry[]): Generator<Buffer> {
+  let piece = Buffer.allocUnsafeSlow(TREE_PIECE_BYTES);
+  let at = 0;
+  for (const part of parts) {
+    const line = JSON.stringify(part);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (4 per surrogate pair), plus the newline.
+    const bound = line.length * 3 + 1;
+    if (at + bound > piece.length) {
+      if (at > 0) yield piece.subarray(0, at);
+      piece = Buffer.allocUnsafeSlow(Math.max(TREE_PIECE_BYTES, bound));
+      at = 0;
+    }
+    at += piece.write(line, at);
+    piece[at++] = 0x0a;
+  }
+  if (at > 0) yield piece.subarray(0, at);
+}
+
+/** Serialises parts, one JSON object per line, in one buffer (see encodeTreePieces). Pure; never throws. */
 export function encodeTree(parts: readonly PartEntry[]): Buffer {
-  return Buffer.from(parts.map((p) => JSON.stringify(p)).join('\n') + (parts.length ? '\n' : ''), 'utf8');
+  return Buffer.concat([...encodeTreePieces(parts)]);
 }
 
 /** SHA-256 (hex) of the parts without their chunk ids: the same in every repository. Pure. */

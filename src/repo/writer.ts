@@ -6,7 +6,7 @@ import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { checksumOf, checksums, type ContentChecksum } from './content-checksum.js';
 import { identityText, writeSnapshotFile, type SnapshotFile, type TreeRef } from './snapshot-store.js';
-import { contentHash, encodeTree } from './tree.js';
+import { contentHash, encodeTreePieces } from './tree.js';
 import { ChunkUploader } from './uploader.js';
 import type { FileJobResult, JobChunk } from './file-job.js';
 import { adoptUnindexedPacks } from './adopt.js';
@@ -70,13 +70,16 @@ export async function chunkStream(
   return { size, ...sum.result() };
 }
 
-/** Stores a serialised part list as tree chunks; returns where it is. Same errors as chunkStream. */
-export async function storeTree(uploader: ChunkUploader, buffers: BufferPool, chunker: Chunker, treeBytes: Uint8Array, signal: AbortSignal): Promise<TreeRef> {
+/**
+ * Stores a part list as tree chunks, serialised piece by piece (encodeTreePieces); returns where
+ * it is. Same errors as chunkStream.
+ */
+export async function storeTree(uploader: ChunkUploader, buffers: BufferPool, chunker: Chunker, parts: readonly PartEntry[], signal: AbortSignal): Promise<TreeRef> {
   const chunks: string[] = [];
-  const result = await chunkStream(buffers, chunker, [treeBytes], signal, async (data) => {
+  const result = await chunkStream(buffers, chunker, encodeTreePieces(parts), signal, async (data) => {
     chunks.push(await uploader.store(data, BLOB_TYPE.tree));
   });
-  return { chunks, size: treeBytes.length, ...checksumOf(result) };
+  return { chunks, size: result.size, ...checksumOf(result) };
 }
 
 /** A snapshot being written; see SnapshotWriter in api.ts. */
@@ -258,8 +261,7 @@ export class Writer implements SnapshotWriter {
         }
       }
       const parts = this.parts as PartEntry[];
-      const treeBytes = encodeTree(parts);
-      const tree = await storeTree(this.uploader, this.ctx.buffers, this.chunker, treeBytes, this.signal);
+      const tree = await storeTree(this.uploader, this.ctx.buffers, this.chunker, parts, this.signal);
       await this.uploader.flush();
       throwIfAborted(this.signal);
       const identity = identityText({
