@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RepriseError } from '../core/errors.js';
 import type { PartEntry } from './api.js';
 import { decodeTree, encodeTree, encodeTreePieces } from './tree.js';
 
@@ -36,5 +37,27 @@ describe('encodeTreePieces', () => {
     const few = manyParts(3);
     expect([...encodeTreePieces(few)]).toHaveLength(1);
     expect(decodeTree(encodeTree(few))).toEqual(few);
+  });
+});
+
+describe('decodeTree', () => {
+  it('reads lines cut anywhere in multi-byte characters back whole, with or without a final newline', () => {
+    const parts = manyParts(500);
+    const bytes = encodeTree(parts);
+    expect(decodeTree(bytes)).toEqual(parts);
+    expect(decodeTree(bytes.subarray(0, bytes.length - 1))).toEqual(parts);
+    // A view into a larger buffer, as part-list chunks are.
+    const padded = Buffer.concat([Buffer.from('xx'), bytes, Buffer.from('yy')]);
+    expect(decodeTree(padded.subarray(2, padded.length - 2))).toEqual(parts);
+  });
+
+  it('rejects a damaged line with REPRISE_INTEGRITY', () => {
+    const bytes = Buffer.concat([encodeTree(manyParts(2)), Buffer.from('{"name": "broken\n')]);
+    expect(() => decodeTree(bytes)).toThrow(RepriseError);
+    try {
+      decodeTree(bytes);
+    } catch (err) {
+      expect((err as RepriseError).code).toBe('REPRISE_INTEGRITY');
+    }
   });
 });

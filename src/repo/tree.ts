@@ -48,17 +48,28 @@ export function contentHash(parts: readonly PartEntry[]): string {
   return hash.digest('hex');
 }
 
-/** Parses what `encodeTree` wrote. Throws REPRISE_INTEGRITY on malformed input. Pure. */
+/**
+ * Parses what `encodeTree` wrote. Throws REPRISE_INTEGRITY on malformed input. Pure.
+ *
+ * Line by line, each decoded on its own: V8's JSON.parse makes the longer strings it returns
+ * slices of its input, so parsing lines split from one text of the whole list kept that text
+ * alive (twice its bytes once a name is not Latin-1) for as long as any part was (a million
+ * parts: 573 MiB resident after parsing, against 302 MiB line by line).
+ */
 export function decodeTree(bytes: Uint8Array): PartEntry[] {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const parts: PartEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      parts.push(JSON.parse(line) as PartEntry);
-    } catch (cause) {
-      throw new RepriseError('REPRISE_INTEGRITY', 'snapshot part list is not valid JSON lines', { cause });
+  for (let start = 0; start < buf.length; ) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    if (end > start) {
+      try {
+        parts.push(JSON.parse(buf.toString('utf8', start, end)) as PartEntry);
+      } catch (cause) {
+        throw new RepriseError('REPRISE_INTEGRITY', 'snapshot part list is not valid JSON lines', { cause });
+      }
     }
+    start = end + 1;
   }
   return parts;
 }
