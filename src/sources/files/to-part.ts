@@ -24,7 +24,8 @@ export function toDumpPart(entry: WalkEntry, signal: AbortSignal): DumpPart {
   if (entry.type === 'symlink' && entry.linkTarget !== undefined) part.linkTarget = entry.linkTarget;
   if (entry.type === 'file') {
     part.size = Number(st.size);
-    part.changeKey = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+    // join makes one flat string; a template literal keeps a tree of six pieces per file (~200 bytes).
+    part.changeKey = [st.size, st.mtimeNs, st.ctimeNs, st.ino].join(':');
     const abs = entry.abs;
     const size = Number(st.size);
     part.open = () => (size <= SMALL_FILE_MAX ? readSmallFile(abs, size, signal) : new FileReadStream(abs, { signal }));
