@@ -14,6 +14,9 @@ export interface ChunkLocation {
   rawLength: number;
 }
 
+/** A pack's entry as read from an index file: also where its chunk is (see addPacks). */
+export type IndexedEntry = PackEntry & ChunkLocation;
+
 /** A pack as listed in an index file. */
 export interface PackRecord {
   id: string;
@@ -46,12 +49,9 @@ export class IndexStore {
   addPacks(fileId: string, packs: PackRecord[]): void {
     this.files.set(fileId, [...(this.files.get(fileId) ?? []), ...packs.map((p) => p.id)]);
     for (const pack of packs) {
-      this.packs.set(pack.id, pack);
-      for (const e of pack.entries) {
-        if (!this.chunks.has(e.id)) {
-          this.chunks.set(e.id, { pack: pack.id, type: e.type, offset: e.offset, length: e.length, rawLength: e.rawLength });
-        }
-      }
+      const record = named(pack);
+      this.packs.set(record.id, record);
+      for (const e of record.entries) if (!this.chunks.has(e.id)) this.chunks.set(e.id, e);
     }
   }
 
@@ -98,12 +98,27 @@ async function readIndexFiles(backend: Backend, encKey: Uint8Array, keys: string
   });
 }
 
+/**
+ * The record with entries that name their pack, so that each entry is also its chunk's location
+ * (one object per chunk in the index instead of two). Entries read from index files already do;
+ * those of packs just written are copied once.
+ */
+function named(pack: PackRecord): PackRecord & { entries: IndexedEntry[] } {
+  const isNamed = (e: PackEntry): e is IndexedEntry => (e as Partial<ChunkLocation>).pack === pack.id;
+  if (pack.entries.every(isNamed)) return pack as PackRecord & { entries: IndexedEntry[] };
+  return {
+    id: pack.id,
+    size: pack.size,
+    entries: pack.entries.map((e) => (isNamed(e) ? e : { id: e.id, type: e.type, offset: e.offset, length: e.length, rawLength: e.rawLength, pack: pack.id })),
+  };
+}
+
 function decodePacks(file: IndexFile, what: string): PackRecord[] {
   if (file.v !== 1 || !Array.isArray(file.packs)) throw new RepriseError('REPRISE_INTEGRITY', `${what}: not an index file of format 1`);
   return file.packs.map((p) => ({
     id: p.id,
     size: p.size,
-    entries: p.blobs.map(([id, type, offset, length, rawLength]) => ({ id, type, offset, length, rawLength })),
+    entries: p.blobs.map(([id, type, offset, length, rawLength]): IndexedEntry => ({ id, type, offset, length, rawLength, pack: p.id })),
   }));
 }
 

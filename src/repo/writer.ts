@@ -90,7 +90,8 @@ export async function storeTree(uploader: ChunkUploader, buffers: BufferPool, ch
  * 20,724 files), where Object.assign's objects share one.
  */
 export function partEntry(meta: PartMeta, chunks: string[], size: number, checksum: ContentChecksum): PartEntry {
-  return Object.assign({}, meta, { chunks, size }, checksum);
+  // An exact copy of `chunks`: an array grown by push keeps room for 17 ids after the first.
+  return Object.assign({}, meta, { chunks: chunks.slice(), size }, checksum);
 }
 
 /** A snapshot being written; see SnapshotWriter in api.ts. */
@@ -211,7 +212,7 @@ export class Writer implements SnapshotWriter {
     this.assertOpen();
     this.stats.partsReused++;
     // The parent's checksum, whatever its kind: the content is the parent's.
-    const entry = this.record(partEntry(meta, [...previous.chunks], previous.size, checksumOf(previous)));
+    const entry = this.record(partEntry(meta, previous.chunks, previous.size, checksumOf(previous)));
     this.reused.push(entry);
     return entry;
   }
