@@ -106,11 +106,12 @@ async function readIndexFiles(backend: Backend, encKey: Uint8Array, keys: string
 function named(pack: PackRecord): PackRecord & { entries: IndexedEntry[] } {
   const isNamed = (e: PackEntry): e is IndexedEntry => (e as Partial<ChunkLocation>).pack === pack.id;
   if (pack.entries.every(isNamed)) return pack as PackRecord & { entries: IndexedEntry[] };
-  return {
-    id: pack.id,
-    size: pack.size,
-    entries: pack.entries.map((e) => (isNamed(e) ? e : { id: e.id, type: e.type, offset: e.offset, length: e.length, rawLength: e.rawLength, pack: pack.id })),
-  };
+  return { id: pack.id, size: pack.size, entries: pack.entries.map((e) => (isNamed(e) ? e : indexedEntry(e.id, e.type, e.offset, e.length, e.rawLength, pack.id))) };
+}
+
+/** One literal for every entry, so that they all share one hidden class. */
+function indexedEntry(id: string, type: number, offset: number, length: number, rawLength: number, pack: string): IndexedEntry {
+  return { id, type, offset, length, rawLength, pack };
 }
 
 function decodePacks(file: IndexFile, what: string): PackRecord[] {
@@ -118,7 +119,7 @@ function decodePacks(file: IndexFile, what: string): PackRecord[] {
   return file.packs.map((p) => ({
     id: p.id,
     size: p.size,
-    entries: p.blobs.map(([id, type, offset, length, rawLength]): IndexedEntry => ({ id, type, offset, length, rawLength, pack: p.id })),
+    entries: p.blobs.map(([id, type, offset, length, rawLength]) => indexedEntry(id, type, offset, length, rawLength, p.id)),
   }));
 }
 

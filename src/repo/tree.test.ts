@@ -53,11 +53,13 @@ describe('decodeTree', () => {
 
   it('rejects a damaged line with REPRISE_INTEGRITY', () => {
     const bytes = Buffer.concat([encodeTree(manyParts(2)), Buffer.from('{"name": "broken\n')]);
-    expect(() => decodeTree(bytes)).toThrow(RepriseError);
+    let thrown: unknown;
     try {
       decodeTree(bytes);
     } catch (err) {
-      expect((err as RepriseError).code).toBe('REPRISE_INTEGRITY');
+      thrown = err;
     }
+    expect(thrown).toBeInstanceOf(RepriseError);
+    expect((thrown as RepriseError).code).toBe('REPRISE_INTEGRITY');
   });
 });
