@@ -79,6 +79,32 @@ describe('scanPartList', () => {
     expect(shared).toBeGreaterThan(treeChunks[1]!.length / 2);
   });
 
+  it('takes the ids of each part itself, not of a list nested in it or named in it', async () => {
+    const hex = (i: number): string => i.toString(16).padStart(64, 'a');
+    const index = new Map(Array.from({ length: 12 }, (_, i) => [hex(i), { pack: `p${i}` }]));
+    const lines = [
+      // As the backup writes them: a source's `extra` (before the chunks) may hold anything.
+      JSON.stringify({ name: 'a', type: 'file', extra: { chunks: [hex(1)] }, chunks: [hex(2), hex(3)], size: 2, crc32: '00000000' }),
+      JSON.stringify({ name: `b","chunks":["${hex(4)}"],"size":1}`, type: 'file', chunks: [hex(5)], size: 1, crc32: '00000000' }),
+      JSON.stringify({ name: 'dir', type: 'dir', chunks: [], size: 0, crc32: '00000000' }),
+      // Other shapes are parsed: a list nested after the part's own, a key that ends in `"chunks`.
+      `{"name":"c","chunks":["${hex(6)}"],"size":1,"extra":{"chunks":["${hex(7)}"]}}`,
+      `{"name":"d","chunks":["${hex(8)}"],"size":1,"x\\"chunks":["${hex(9)}"]}`,
+      `{"name":"e","chunks":["${hex(10)}","${'z'.repeat(64)}"],"size":2}`,
+    ];
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    const bytes = Buffer.from(lines.join('\n') + '\n');
+    const scan = await scanChunks(index, ['t'], new Map(), pieces(bytes, bytes.length));
+    expect(scan).toEqual({ packs: new Set(['p2', 'p3', 'p5', 'p6', 'p8', 'p10']), absent: 1 });
+  });
+
+  it('reports a line that is not a part', async () => {
+    for (const line of ['{"name":"a","chunks":["x"', '{"name":"a","size":1}', '[1,2]']) {
+      const bytes = Buffer.from(`${line}\n`);
+      await expect(scanChunks(new Map(), ['t'], new Map(), pieces(bytes, bytes.length))).rejects.toMatchObject({ code: 'REPRISE_INTEGRITY' });
+    }
+  });
+
   it('counts chunks no index lists', async () => {
     const repo = await initSmall(new MemoryBackend());
     repos.push(repo);
