@@ -1,10 +1,11 @@
-import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepriseError, isRepriseError } from '../../../../src/core/errors.js';
 import type { RestorePart, Source, SourceInfo } from '../../../../src/sources/source.js';
 import { roundTrip, treeDigest } from '../../../helpers/source-roundtrip.js';
+import { STAGE_PREFIX, TEMP_PREFIX } from '../../../../src/sources/files/restore-tree.js';
 import { filesSource, makeTempDir, removeDir } from './fixture.js';
 
 const info: SourceInfo = { kind: 'files', location: '/x', versions: {}, facts: {} };
@@ -87,12 +88,10 @@ describe('files source restore', () => {
     expect(isRepriseError(forced, 'REPRISE_TARGET_UNREACHABLE')).toBe(true);
   });
 
-  it('an abort mid-file leaves no file under its final name and no temp file', async () => {
-    const target = join(dir, 'aborted');
-    const controller = new AbortController();
+  /** A stream of 1 MiB that then stalls, as a slow repository read would, and aborts `controller` 20 ms later. */
+  function stallingFile(name: string, controller: AbortController): RestorePart {
     let stalled = false;
-    // A producer that sends 1 MiB then stalls, as a slow repository read would.
-    const stallingContent = () =>
+    const content = () =>
       new Readable({
         read() {
           if (stalled) return;
@@ -101,13 +100,53 @@ describe('files source restore', () => {
           setTimeout(() => controller.abort(), 20);
         },
       });
-    const parts = list([file('done.txt', 'complete'), { name: 'dir/partial.bin', type: 'file', mode: 0o100600, content: stallingContent }, file('never.txt', 'n')]);
+    return { name, type: 'file', mode: 0o100600, content };
+  }
+
+  it('an abort mid-file into an empty target leaves it empty: the tree was written into a stage inside it', async () => {
+    const target = join(dir, 'aborted');
+    const controller = new AbortController();
+    const parts = list([file('done.txt', 'complete'), stallingFile('dir/partial.bin', controller), file('never.txt', 'n')]);
     const started = Date.now();
     const err = await restore(source, target, parts, { signal: controller.signal }).catch((e: unknown) => e);
     expect(isRepriseError(err, 'REPRISE_ABORTED')).toBe(true);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(await entriesUnder(target)).toEqual(['dir', 'done.txt']);
+    expect(await entriesUnder(target)).toEqual([]);
+  });
+
+  it('an abort mid-file with force leaves the finished files under their names, no temp file, and the rest as it was', async () => {
+    const target = join(dir, 'aborted-forced');
+    await mkdir(target);
+    await writeFile(join(target, 'keep.txt'), 'kept');
+    const controller = new AbortController();
+    const parts = list([file('done.txt', 'complete'), stallingFile('dir/partial.bin', controller), file('never.txt', 'n')]);
+    const err = await restore(source, target, parts, { force: true, signal: controller.signal }).catch((e: unknown) => e);
+    expect(isRepriseError(err, 'REPRISE_ABORTED')).toBe(true);
+    expect(await entriesUnder(target)).toEqual(['dir', 'done.txt', 'keep.txt']);
     expect(await readFile(join(target, 'done.txt'), 'utf8')).toBe('complete');
+  });
+
+  it('the stage is named as documented and gone once the restore is done', async () => {
+    const target = join(dir, 'staged');
+    const seen: string[] = [];
+    async function* parts(): AsyncGenerator<RestorePart> {
+      yield file('a.txt', 'a');
+      seen.push(...(await readdir(target)));
+      yield file('b/c.txt', 'c');
+    }
+    await restore(source, target, parts());
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(new RegExp(`^${STAGE_PREFIX.replaceAll('.', '\\.')}[0-9a-f]{12}$`));
+    expect(await entriesUnder(target)).toEqual(['a.txt', 'b', 'b/c.txt']);
+  });
+
+  it('a forced restore removes the stage a killed restore left, and nothing else', async () => {
+    const target = join(dir, 'stale-stage');
+    await mkdir(join(target, `${STAGE_PREFIX}0123456789ab`, 'half'), { recursive: true });
+    await writeFile(join(target, `${STAGE_PREFIX}0123456789ab`, 'half', 'written.bin'), 'partial');
+    await writeFile(join(target, 'mine.txt'), 'mine');
+    await restore(source, target, list([file('a.txt', 'a')]), { force: true });
+    expect(await entriesUnder(target)).toEqual(['a.txt', 'mine.txt']);
   });
 
   it('an abort seen between chunks of a plain async iterable also cleans up', async () => {
@@ -131,17 +170,62 @@ describe('files source restore', () => {
     }
     const err = await restore(source, target, list([{ name: 'x/y.bin', type: 'file', content }])).catch((e: unknown) => e);
     expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
-    expect(await entriesUnder(target)).toEqual(['x']);
+    expect(await entriesUnder(target)).toEqual([]);
   });
 
-  it('a file that cannot be moved into place fails the restore and its temp file is removed', async () => {
+  it('a snapshot that holds a name twice is refused, and nothing of it is left; with force the later entry wins', async () => {
     const target = join(dir, 'clash');
-    // Without force, a file over a directory of the same snapshot is a malformed snapshot.
-    const parts = list([{ name: 'x', type: 'dir' }, file('x/inner', 'i'), file('x', 'clash'), file('later.txt', 'l')]);
-    const err = await restore(source, target, parts).catch((e: unknown) => e);
+    const parts = () => list([{ name: 'x', type: 'dir' }, file('x/inner', 'i'), file('x', 'clash'), file('later.txt', 'l'), { name: 'l', type: 'symlink', linkTarget: 'a' }, { name: 'l', type: 'symlink', linkTarget: 'b' }]);
+    const err = await restore(source, target, parts()).catch((e: unknown) => e);
     expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
-    expect((await entriesUnder(target)).filter((n) => n.includes('.reprise-tmp-'))).toEqual([]);
-    expect(await readFile(join(target, 'x/inner'), 'utf8')).toBe('i');
+    expect((err as Error).message).toContain('"x"');
+    expect(await entriesUnder(target)).toEqual([]);
+    await restore(source, target, parts(), { force: true });
+    expect(await entriesUnder(target)).toEqual(['l', 'later.txt', 'x']);
+    expect(await readFile(join(target, 'x'), 'utf8')).toBe('clash');
+    expect((await lstat(join(target, 'l'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('files written by a worker (writeFile) land in the stage under their own names; a name twice is refused, or replaced with force', async () => {
+    const written: Array<{ path: string; renameTo?: string }> = [];
+    // What the engine's writeFile does, minus the repository: create the file exclusively, fill it.
+    const byWorker = (name: string, text: string): RestorePart => ({
+      name,
+      type: 'file',
+      size: text.length,
+      writeFile: async (target) => {
+        written.push({ path: target.path, ...(target.renameTo ? { renameTo: target.renameTo } : {}) });
+        await writeFile(target.path, text, { flag: 'wx' });
+        if (target.renameTo) await rename(target.path, target.renameTo);
+        return text.length;
+      },
+    });
+    const target = join(dir, 'by-worker');
+    const parts = () => list([byWorker('w/a.txt', 'first'), byWorker('w/a.txt', 'second')]);
+    const err = await restore(source, target, parts()).catch((e: unknown) => e);
+    expect(isRepriseError(err, 'REPRISE_INTEGRITY')).toBe(true);
+    expect(await entriesUnder(target)).toEqual([]);
+    expect(written[0]!.path).toContain(`/${STAGE_PREFIX}`);
+    expect(written[0]!.path.endsWith('/w/a.txt')).toBe(true);
+    expect(written[0]!.renameTo).toBeUndefined();
+    await restore(source, target, parts(), { force: true });
+    expect(await readFile(join(target, 'w/a.txt'), 'utf8')).toBe('second');
+    // Into a non-empty target: a temp name, renamed over the final one.
+    written.length = 0;
+    await restore(source, target, list([byWorker('w/a.txt', 'third')]), { force: true });
+    expect(written).toEqual([{ path: expect.stringContaining(`/w/${TEMP_PREFIX}`) as unknown as string, renameTo: join(target, 'w/a.txt') }]);
+    expect(await readFile(join(target, 'w/a.txt'), 'utf8')).toBe('third');
+  });
+
+  it('into a non-empty target, files go through temp names: a directory of the snapshot in the way is replaced with force, no temp file left', async () => {
+    const target = join(dir, 'clash-forced');
+    await mkdir(join(target, 'x'), { recursive: true });
+    await writeFile(join(target, 'x', 'inner'), 'old');
+    // With force the directory in the way is replaced; without a stage, the snapshot's own clash shows at the rename.
+    const parts = list([{ name: 'y', type: 'dir' }, file('y/inner', 'i'), file('y', 'clash'), file('later.txt', 'l')]);
+    await restore(source, target, parts, { force: true });
+    expect((await entriesUnder(target)).filter((n) => n.includes(TEMP_PREFIX))).toEqual([]);
+    expect(await readFile(join(target, 'y'), 'utf8')).toBe('clash');
   });
 
   it('rejects part names that would escape the target', async () => {
