@@ -3,12 +3,14 @@
 // REPEAT=n (default 3): each timed step runs n times per tool, the tools taking turns to go
 // first, and the ratio is that of the medians (every pair is printed too).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateTree, seededBytes } from './gen-tree.mjs';
 import { du, fmt, MiB, ratio, reprise, ROOT, timed } from './lib.mjs';
 
+/** How long ext4 avoids reusing the inodes of deleted files: RECENTCY_MIN + RECENTCY_DIRTY seconds (fs/ext4/ialloc.c). */
+const EXT4_RECENTLY_DELETED_MS = 360_000;
 const sizeMiB = Number(process.argv[2] ?? 1024);
 const repeat = Math.max(1, Number(process.env.REPEAT ?? 3));
 const work = path.join(ROOT, 'bench/.data/files');
@@ -24,6 +26,16 @@ try {
 }
 
 mkdirSync(work, { recursive: true });
+// The last run deleted its leftovers at its end; ext4 skips recently deleted inodes when creating
+// files for up to six minutes, which slowed the restores of a run started right after by up to
+// 2× (more for whichever tool went later). Wait that out.
+const deletedAt = path.join(work, '.deleted-at');
+const sinceDelete = existsSync(deletedAt) ? Date.now() - Number(readFileSync(deletedAt, 'utf8')) : Infinity;
+if (sinceDelete < EXT4_RECENTLY_DELETED_MS) {
+  const wait = EXT4_RECENTLY_DELETED_MS - sinceDelete;
+  console.log(`waiting ${Math.ceil(wait / 1000)} s: the previous run deleted its files ${Math.round(sinceDelete / 1000)} s ago`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}`);
 console.log(`restic: ${execFileSync('restic', ['version'], { encoding: 'utf8' }).trim()}`);
 const generated = generateTree(tree, sizeMiB);
@@ -31,7 +43,7 @@ console.log(`tree: ${generated.files} files, ${fmt(generated.bytes / MiB, 0)} Mi
 
 // What earlier runs (and earlier repetitions) leave is moved aside and deleted only after the
 // timed steps: deleting tens of thousands of files just before a restore makes ext4 skip their
-// inodes as "recently deleted" when creating files (for one to five minutes), which cost either
+// inodes as "recently deleted" when creating files (for up to six minutes), which cost either
 // tool's restore up to 2× here.
 const trash = path.join(work, `trash-${process.pid}`);
 mkdirSync(trash, { recursive: true });
@@ -166,3 +178,4 @@ console.log('\n## targets');
 for (const [name, ok] of verdict) console.log(`${ok ? 'met ' : 'MISS'} ${name}`);
 
 for (const name of readdirSync(work)) if (name.startsWith('trash-') || name.startsWith('restore-')) rmSync(path.join(work, name), { recursive: true, force: true });
+writeFileSync(deletedAt, String(Date.now()));
