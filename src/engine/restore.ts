@@ -2,6 +2,7 @@ import { RepriseError } from '../core/errors.js';
 import type { PartEntry, RepositoryHandle } from '../repo/api.js';
 import type { RestorePart } from '../sources/source.js';
 import { backupSource } from './backup.js';
+import { LaneSchedule } from './lane-schedule.js';
 import { withRepoLock } from './lock.js';
 import type { Runtime } from './runtime.js';
 import { SAFETY_TAG, selectSnapshot } from './select.js';
@@ -70,7 +71,7 @@ export async function restoreSnapshot(runtime: Runtime, request: RestoreRequest)
           bytes += n;
           runtime.emit({ type: 'progress', subject: request.source, phase: 'restore', done: bytes, total, unit: 'bytes' });
         };
-        const result = await source.restore(restoreParts(repo, entries, signal, onBytes), {
+        const result = await source.restore(restoreParts(repo, entries, signal, onBytes, source.restoresInAnyOrder === true), {
           target: request.to,
           force: request.force,
           sync: request.sync ?? false,
@@ -93,32 +94,47 @@ export async function restoreSnapshot(runtime: Runtime, request: RestoreRequest)
   );
 }
 
+/** Work a file costs a writer lane beyond its bytes (creating it, setting its metadata), in bytes. */
+const FILE_COST_BYTES = 64 << 10;
+
 /**
  * The snapshot's parts as the source's restore reads them. A file's content comes either as a
  * stream verified chunk by chunk (`content`), or written straight into a new file by a worker
- * thread (`writeFile`), which lets the source restore many files at once.
+ * thread (`writeFile`), which lets the source restore many files at once. With `anyOrder`
+ * (Source.restoresInAnyOrder), directories and links come first, in snapshot order, then files
+ * in the order a LaneSchedule gives, each written by the lane it names, so that the lanes work
+ * in different directories; otherwise parts come in snapshot order, to the least busy lane.
  */
 async function* restoreParts(
   repo: RepositoryHandle,
   entries: PartEntry[],
   signal: AbortSignal,
   onBytes: (n: number) => void,
+  anyOrder: boolean,
 ): AsyncIterable<RestorePart> {
-  for (const entry of entries) {
-    const { chunks: _chunks, sha256: _sha, crc32: _crc, ...meta } = entry;
-    if (entry.type !== 'file') {
-      yield meta;
-      continue;
-    }
-    yield {
-      ...meta,
-      content: () => counted(repo.readPart(entry, signal), onBytes),
-      writeFile: async (file) => {
-        const written = await repo.writePartFile(entry, file, signal);
-        onBytes(written);
-        return written;
-      },
-    };
+  const strip = ({ chunks: _chunks, sha256: _sha, crc32: _crc, ...meta }: PartEntry) => meta;
+  const file = (entry: PartEntry, lane?: number, done?: () => void): RestorePart => ({
+    ...strip(entry),
+    content: () => counted(repo.readPart(entry, signal), onBytes),
+    writeFile: async (target) => {
+      const written = await repo.writePartFile(entry, target, signal, lane).finally(done);
+      onBytes(written);
+      return written;
+    },
+  });
+  if (!anyOrder) {
+    for (const entry of entries) yield entry.type === 'file' ? file(entry) : strip(entry);
+    return;
+  }
+  for (const entry of entries) if (entry.type !== 'file') yield strip(entry);
+  const files = new LaneSchedule(
+    entries.filter((e) => e.type === 'file'),
+    repo.writerLanes,
+    (e) => e.size + FILE_COST_BYTES,
+  );
+  for (let next = files.next(); next; next = files.next()) {
+    const { item, lane } = next;
+    yield file(item, lane, () => files.done(lane, item));
   }
 }
 

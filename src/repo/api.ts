@@ -195,9 +195,12 @@ export interface RepositoryHandle {
   readPart(part: PartEntry, signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /**
    * Writes the content of a part into a new local file in a worker thread, each chunk and the
-   * whole file verified first; see RestorePart.writeFile. Resolves to the bytes written.
+   * whole file verified first; see RestorePart.writeFile. Resolves to the bytes written. `lane`
+   * (0 to writerLanes − 1) names the worker; the least busy one by default.
    */
-  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number>;
+  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal, lane?: number): Promise<number>;
+  /** Worker threads that write restored files (writePartFile's lanes). */
+  readonly writerLanes: number;
   /** Removes snapshot files (data stays until prune). Caller holds an exclusive lock. Idempotent. */
   forgetSnapshots(ids: string[], signal?: AbortSignal): Promise<void>;
   check(options?: CheckOptions): Promise<CheckReport>;

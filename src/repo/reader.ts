@@ -142,12 +142,13 @@ const NO_BYTES = new Uint8Array(0);
  * until finished), entirely in one worker thread: every chunk is verified before it is written,
  * then the file's size and SHA-256, then owner, mode and times are set. On failure the file is
  * removed. Resolves to the bytes written. Throws REPRISE_INTEGRITY naming the pack and chunk,
- * REPRISE_STORAGE*, REPRISE_ABORTED, or (file system) an Error with the errno `code`.
+ * REPRISE_STORAGE*, REPRISE_ABORTED, or (file system) an Error with the errno `code`. `lane`
+ * picks the worker (see WorkerPool.writerLane); the least busy one by default.
  */
-export async function writePartFile(ctx: RepoContext, part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number> {
+export async function writePartFile(ctx: RepoContext, part: PartEntry, target: FileTarget, signal?: AbortSignal, lane?: number): Promise<number> {
   throwIfAborted(signal);
   const groups = planGroups(ctx, part.chunks);
-  const lane = ctx.pool.writerLane();
+  const worker = ctx.pool.writerLane(lane);
   const token = ++writeTokens;
   const file: FileToWrite = { ...target, size: part.size, ...(part.chunks.length > 1 ? { checksum: checksumOf(part) } : {}) };
   // What the worker needs to get a group's blobs: a local pack it reads itself, or the bytes.
@@ -180,13 +181,13 @@ export async function writePartFile(ctx: RepoContext, part: PartEntry, target: F
       const group = groups[i];
       const blobs = group ? group.blobs.map((b) => ({ id: b.id, at: b.at, length: b.length, pack: group.pack })) : [];
       const last = i + 1 === count;
-      outcome = await ctx.pool.writePiece(lane, { token, ...(i === 0 ? { file } : {}), last, blobs, ...data });
+      outcome = await ctx.pool.writePiece(worker, { token, ...(i === 0 ? { file } : {}), last, blobs, ...data });
       holding = !last && !outcome.failure;
       if (outcome.failure) break;
     }
   } catch (err) {
     // A fetch failed or the restore was cancelled mid-file: the worker closes and removes it.
-    if (holding) await ctx.pool.writePiece(lane, { token, last: true, abort: true, bytes: NO_BYTES, blobs: [] }).catch(() => undefined);
+    if (holding) await ctx.pool.writePiece(worker, { token, last: true, abort: true, bytes: NO_BYTES, blobs: [] }).catch(() => undefined);
     throw err;
   }
   const failure = outcome.failure;

@@ -243,8 +243,12 @@ export class Repository implements RepositoryHandle {
     return readPart(this.ctx, part, signal);
   }
 
-  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal): Promise<number> {
-    return writePartFile(this.ctx, part, target, signal);
+  writePartFile(part: PartEntry, target: FileTarget, signal?: AbortSignal, lane?: number): Promise<number> {
+    return writePartFile(this.ctx, part, target, signal, lane);
+  }
+
+  get writerLanes(): number {
+    return this.ctx.pool.threads;
   }
 
   async forgetSnapshots(ids: string[], signal?: AbortSignal): Promise<void> {

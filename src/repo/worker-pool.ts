@@ -485,9 +485,13 @@ export class WorkerPool {
     this.assign(items.length, this.size).postMessage({ op: 'files', items, spares }, spares);
   }
 
-  /** A worker for a file restored in several pieces: all of them must go to the same one. Never throws. */
-  writerLane(): number {
-    return this.pick(this.size);
+  /**
+   * A worker for a file restored in several pieces (all of them must go to the same one): the
+   * least busy, or lane `preferred` (modulo the pool's size). Never throws.
+   */
+  writerLane(preferred?: number): number {
+    const least = this.pick(this.size);
+    return preferred === undefined ? least : Math.abs(Math.trunc(preferred)) % this.size;
   }
 
   /**

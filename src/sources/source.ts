@@ -139,6 +139,12 @@ export interface Source {
    * kind (docs/benchmarks.md). `compression_level` in the source's config overrides it.
    */
   readonly compressionLevel?: number;
+  /**
+   * True when `restore` does not depend on the order of the parts: the engine then hands it
+   * directories and links first, and files in an order that keeps the worker threads writing
+   * them in different directories (engine/lane-schedule.ts). Otherwise parts come in snapshot order.
+   */
+  readonly restoresInAnyOrder?: boolean;
   readonly kind: string;
   /** The name under `sources:` in the configuration. */
   readonly name: string;

@@ -254,6 +254,23 @@ describe('files source restore', () => {
     expect((await lstat(join(dir, 'link-target/link'))).isDirectory()).toBe(true);
   });
 
+  it('gives the same tree whatever the order of the parts (the source restores in any order)', async () => {
+    expect(source.restoresInAnyOrder).toBe(true);
+    const t = Date.UTC(2021, 5, 1);
+    const parts = (): RestorePart[] => [
+      { name: '.', type: 'dir', mode: 0o40755, mtimeMs: t },
+      { name: 'a', type: 'dir', mode: 0o40700, mtimeMs: t + 1000 },
+      { name: 'a/b', type: 'dir', mode: 0o40750, mtimeMs: t + 2000 },
+      { ...file('a/b/c.txt', 'c'), mtimeMs: t + 3000 },
+      { ...file('a/d.txt', 'd'), mtimeMs: t + 4000 },
+      { name: 'a/link', type: 'symlink', linkTarget: 'd.txt', mtimeMs: t + 5000 },
+      { ...file('e.txt', 'e'), mtimeMs: t + 6000 },
+    ];
+    await restore(source, join(dir, 'in-order'), list(parts()));
+    await restore(source, join(dir, 'reversed'), list(parts().reverse()));
+    expect(await treeDigest(join(dir, 'reversed'))).toEqual(await treeDigest(join(dir, 'in-order')));
+  });
+
   it('applies directory mtimes after their content, and the root metadata from "."', async () => {
     const target = join(dir, 'dir-times');
     const t = Date.UTC(2020, 0, 1);
