@@ -6,7 +6,7 @@ function drain<T>(schedule: LaneSchedule<T>, finish?: (item: T, lane: number) =>
   const out: Array<[T, number]> = [];
   for (let next = schedule.next(); next; next = schedule.next()) {
     out.push([next.item, next.lane]);
-    if (finish?.(next.item, next.lane)) schedule.done(next.lane, next.item);
+    if (finish?.(next.item, next.lane)) schedule.done(next.lane, next.index);
   }
   return out;
 }

@@ -133,8 +133,8 @@ async function* restoreParts(
     (e) => e.size + FILE_COST_BYTES,
   );
   for (let next = files.next(); next; next = files.next()) {
-    const { item, lane } = next;
-    yield file(item, lane, () => files.done(lane, item));
+    const { item, lane, index } = next;
+    yield file(item, lane, () => files.done(lane, index));
   }
 }
 

@@ -40,6 +40,8 @@ export type ChunkPacks = ReadonlyMap<string, { pack: string }>;
 const CHUNKS_KEY = Buffer.from('"chunks":[');
 /** Bytes of one id in the list: quote, 64 hex digits, quote, and the comma or bracket after it. */
 const ID_STRIDE = 67;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const CLOSE_LIST = 0x5d;
@@ -60,7 +62,7 @@ for (const c of Buffer.from('{}[]\\')) NESTING[c] = 1;
  */
 function chunkList(line: Buffer): { first: number; count: number } | undefined {
   const key = line.lastIndexOf(CHUNKS_KEY);
-  if (key <= 0 || line[0] !== 0x7b || line[key - 1] === BACKSLASH) return undefined;
+  if (key <= 0 || line[0] !== OPEN_OBJECT || line[key - 1] === BACKSLASH) return undefined;
   const first = key + CHUNKS_KEY.length;
   let at = first;
   let count = 0;
@@ -76,7 +78,7 @@ function chunkList(line: Buffer): { first: number; count: number } | undefined {
     }
   }
   const last = line.length - 1;
-  if (line[last] !== 0x7d) return undefined;
+  if (line[last] !== CLOSE_OBJECT) return undefined;
   for (let i = at + 1; i < last; i++) if (NESTING[line[i] as number] === 1) return undefined;
   return { first, count };
 }

@@ -490,8 +490,9 @@ export class WorkerPool {
    * least busy, or lane `preferred` (modulo the pool's size). Never throws.
    */
   writerLane(preferred?: number): number {
+    // pick also starts the workers, which a preferred lane needs too.
     const least = this.pick(this.size);
-    return preferred === undefined ? least : Math.abs(Math.trunc(preferred)) % this.size;
+    return preferred === undefined ? least : preferred % this.size;
   }
 
   /**
