@@ -64,7 +64,10 @@ describe('Repository', () => {
       { name: 'random.bin', data: randomBytes(3_000_000) },
       { name: 'text.sql', data: textLike(3_000_000, 7) },
     ];
-    const snap = await backup(repo, files);
+    const first = repo.newWriter({ signal: new AbortController().signal });
+    for (const f of files) await first.addPart({ name: f.name, type: 'file' }, pieces(f.data));
+    const snap = await first.commit({ source: 'test', sourceKind: 'files', tags: [], info: { kind: 'files', location: 't', versions: {}, facts: {} } });
+    const firstRefs = first.stats.chunksNew + first.stats.chunksDeduped;
     const hashes = await restoreHashes(repo, snap.id);
     for (const f of files) expect(hashes[f.name]).toBe(sha(f.data));
     const report = await repo.check({ readData: true });
@@ -78,8 +81,12 @@ describe('Repository', () => {
     const writer = repo.newWriter({ signal: new AbortController().signal });
     for (const f of more) await writer.addPart({ name: f.name, type: 'file' }, pieces(f.data));
     const second = await writer.commit({ source: 'test', sourceKind: 'files', tags: [], info: { kind: 'files', location: 't', versions: {}, facts: {} } });
-    expect(writer.stats.chunksDeduped).toBeGreaterThan(10);
-    expect(writer.stats.chunksNew).toBeGreaterThan(3);
+    // The gear table is random per repository, so chunk counts vary: compare with the first
+    // backup's. Only its part list (one chunk for three entries) can differ the second time.
+    expect(writer.stats.chunksDeduped).toBeGreaterThanOrEqual(firstRefs - 1);
+    expect(writer.stats.chunksNew).toBeGreaterThanOrEqual(2);
+    expect(second.added).toBeGreaterThan(2_000_000);
+    expect(second.added).toBeLessThan(2_200_000);
     const again = await restoreHashes(repo, second.id);
     for (const f of more) expect(again[f.name]).toBe(sha(f.data));
     expect((await repo.check({ readData: true })).errors).toEqual([]);
