@@ -21,6 +21,8 @@ export type RunKind =
 
 export type RunStatus = 'running' | 'ok' | 'warning' | 'failed' | 'interrupted';
 
+import type { ProcessIdentity } from '../core/process-identity.js';
+
 export interface RunRecord {
   id: string;
   kind: RunKind;
@@ -28,6 +30,7 @@ export interface RunRecord {
   subject: string | null;
   status: RunStatus;
   startedAt: Date;
+  /** Null while running, and for a run settled as interrupted after its process died (end unknown). */
   finishedAt: Date | null;
   host: string;
   /** Who started it (user@host, `scheduler`, an API token name). */
@@ -66,7 +69,10 @@ export interface RunQuery {
 export interface Catalog {
   /** Records the start of a run and returns its id. */
   startRun(run: StartRun): Promise<string>;
-  /** Records the end of a run; figures are merged into those given at start. Idempotent. */
+  /**
+   * Records the end of a run; figures are merged into those given at start. Idempotent: the first
+   * finish wins, except over a settled orphan (the run's own outcome beats an inference).
+   */
   finishRun(id: string, end: FinishRun): Promise<void>;
   /** Records a complete run (start and end) in one call, e.g. a killswitch change. */
   record(run: StartRun & FinishRun): Promise<string>;
@@ -74,6 +80,14 @@ export interface Catalog {
   listRuns(query?: RunQuery): Promise<RunRecord[]>;
   /** The newest run matching the query, or undefined. */
   lastRun(query: RunQuery): Promise<RunRecord | undefined>;
+  /**
+   * Marks as interrupted (error REPRISE_PROCESS_LOST, end time unknown) the running runs of this
+   * host whose process has ended without recording an outcome: kill -9, a crash, a reboot.
+   * `ended` decides that (default: the process is gone, or its pid was reused); runs of other
+   * hosts are left alone, since their processes cannot be seen from here. Returns how many were
+   * settled. Idempotent.
+   */
+  settleOrphans(ended?: (process: ProcessIdentity) => boolean): Promise<number>;
   /**
    * Runs `fn` holding a cluster-wide lock named `name` (so a scheduled job runs once across
    * agents). Returns undefined without running `fn` when another holder has it.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { redactUrl } from '../config/redact.js';
+import { currentProcess, hasEnded, type ProcessIdentity } from '../core/process-identity.js';
 import type { FinishRun, RunKind, RunQuery, RunStatus, StartRun } from './catalog.js';
 import { serializeFigures } from './figures.js';
 
@@ -18,6 +19,10 @@ export interface RunRow {
   figures: string;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The process that records the run, so a later one can tell it died (see settleOrphans). */
+  pid: number;
+  processNamespace: string | null;
+  processStartedAt: Date | null;
 }
 
 /** The values a finishRun writes. */
@@ -51,6 +56,27 @@ export function startRow(run: StartRun): RunRow {
     figures: serializeFigures(run.figures),
     errorCode: null,
     errorMessage: null,
+    ...recordingProcess(),
+  };
+}
+
+function recordingProcess(): Pick<RunRow, 'pid' | 'processNamespace' | 'processStartedAt'> {
+  const me = currentProcess();
+  return { pid: me.pid, processNamespace: me.namespace, processStartedAt: me.startMs === null ? null : new Date(me.startMs) };
+}
+
+/** The error code of a run settled because its process ended without recording an outcome. */
+export const PROCESS_LOST = 'REPRISE_PROCESS_LOST';
+
+/**
+ * The values that settle an orphaned run: interrupted, the end time unknown (left null), and an
+ * error saying so. A later finishRun by the run's own process still wins over these. Pure.
+ */
+export function lostProcessValues(run: { pid: number; host: string }, noticedAt: Date): { status: 'interrupted'; errorCode: string; errorMessage: string } {
+  return {
+    status: 'interrupted',
+    errorCode: PROCESS_LOST,
+    errorMessage: `process ${run.pid} on ${run.host} ended without recording an outcome (killed, crashed or the machine stopped); noticed at ${noticedAt.toISOString()}`,
   };
 }
 
@@ -79,6 +105,24 @@ export function finishValues(end: FinishRun): FinishValues {
     errorCode: end.error?.code ?? null,
     errorMessage: end.error ? redactUrl(end.error.message) : null,
   };
+}
+
+/** A running run as settleOrphans reads it. */
+export interface RunningRun {
+  id: string;
+  host: string;
+  /** Null for runs recorded before the catalog stored processes (schema 3): never settled. */
+  pid: number | null;
+  processNamespace: string | null;
+  processStartedAt: Date | null;
+}
+
+/** The runs among `running` whose process has ended, as `ended` decides. Pure but for `ended`. */
+export function orphansAmong(running: readonly RunningRun[], ended: (process: ProcessIdentity) => boolean = hasEnded): Array<RunningRun & { pid: number }> {
+  return running.filter(
+    (run): run is RunningRun & { pid: number } =>
+      run.pid !== null && ended({ pid: run.pid, namespace: run.processNamespace, startMs: run.processStartedAt?.getTime() ?? null }),
+  );
 }
 
 /** A query with defaults applied and arrays made uniform, so both catalogs filter identically. */

@@ -198,6 +198,11 @@ export const ERROR_CODES = {
     hint: 'Run the command again when ready.',
     exit: EXIT.INTERRUPTED,
   },
+  REPRISE_PROCESS_LOST: {
+    summary: 'A run\'s process ended without recording an outcome (killed, crashed, or the machine stopped); found and marked interrupted by a later run.',
+    hint: 'Look at the system log around the run (OOM killer, reboot, a kill -9), then run it again; the repository needs nothing, `reprise check` confirms it.',
+    exit: EXIT.INTERRUPTED,
+  },
   REPRISE_INTERNAL: {
     summary: 'An unexpected internal error.',
     hint: 'Please report it with the output of the command run with --debug.',

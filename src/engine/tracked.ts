@@ -5,7 +5,8 @@ import type { Runtime } from './runtime.js';
 
 /**
  * Runs `work` as one catalog run: recorded as running, then ok / failed / interrupted with the
- * figures `work` returns (through `figuresOf`) or the error's code. A catalog that cannot be
+ * figures `work` returns (through `figuresOf`) or the error's code. Runs of this host left
+ * `running` by a dead process are settled as interrupted first. A catalog that cannot be
  * opened does not stop the work: the failure is reported as a warning event.
  * Rethrows what `work` throws.
  */
@@ -20,6 +21,9 @@ export async function tracked<T>(
     runtime.emit({ type: 'warning', subject: run.subject ?? run.kind, message: `catalog unavailable: ${toRepriseError(err).message}` });
     return undefined;
   });
+  // Before recording this run: runs of this host whose process died (kill -9, a reboot) would
+  // otherwise stay `running` forever.
+  await catalog?.settleOrphans().catch(() => 0);
   catalogId = await catalog
     ?.startRun({ kind: run.kind, subject: run.subject ?? null, actor: runtime.actor, figures: { host: os.hostname() } })
     .catch(() => undefined);

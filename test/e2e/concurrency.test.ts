@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openCatalog } from '../../src/catalog/open.js';
 import { PACK_TARGET_SIZE } from '../../src/repo/format.js';
 import { makeWorkspace, spawnCli, type Workspace } from '../helpers/cli.js';
 import { treeDigest } from '../helpers/source-roundtrip.js';
@@ -59,6 +60,18 @@ describe('crashes and concurrent runs lose nothing', () => {
     const target = path.join(ws.dir, 'restored');
     expect((await ws.run('restore', 'big', '--to', target)).code).toBe(0);
     expect(await treeDigest(target)).toEqual(await treeDigest(path.join(ws.dir, 'data')));
+
+    // The killed runs do not stay `running`: the next run settled them, end time unknown.
+    const catalog = await openCatalog('catalog.db', ws.dir);
+    const [last, ...killed] = await catalog.listRuns({ kind: 'backup' });
+    await catalog.close();
+    expect(last?.status).toBe('ok');
+    // The first kill (at 100 ms) may land before the run was recorded.
+    expect(killed.length).toBeGreaterThanOrEqual(2);
+    for (const run of killed) {
+      expect(run).toMatchObject({ status: 'interrupted', finishedAt: null, error: { code: 'REPRISE_PROCESS_LOST' } });
+      expect(run.error?.message).toMatch(/^process \d+ on .+ ended without recording an outcome/);
+    }
   });
 
   it('two backups at once into one repository both restore', async () => {

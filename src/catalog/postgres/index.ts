@@ -1,10 +1,23 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { RepriseError } from '../../core/errors.js';
 import { redactUrl } from '../../config/redact.js';
 import type { Catalog, FinishRun, RunKind, RunQuery, RunRecord, RunStatus, StartRun } from '../catalog.js';
 import { parseFigures } from '../figures.js';
 import { assertNotNewer } from '../migration.js';
-import { finishValues, isRunId, matchesNothing, normalQuery, recordRow, startRow, type RunRow } from '../run-values.js';
+import type { ProcessIdentity } from '../../core/process-identity.js';
+import {
+  finishValues,
+  isRunId,
+  lostProcessValues,
+  matchesNothing,
+  normalQuery,
+  orphansAmong,
+  PROCESS_LOST,
+  recordRow,
+  startRow,
+  type RunRow,
+} from '../run-values.js';
 import { POSTGRES_MIGRATIONS, SCHEMA } from './migrations.js';
 
 export interface PostgresCatalogOptions {
@@ -104,7 +117,8 @@ function wrap(err: unknown, name: string, operation: string): RepriseError {
   return new RepriseError('REPRISE_CATALOG', `catalog ${name}: ${operation} failed: ${message}`, { cause: err });
 }
 
-const INSERT_COLUMNS = 'id, kind, subject, status, started_at, finished_at, host, actor, figures, error_code, error_message';
+const RECORD_COLUMNS = 'id, kind, subject, status, started_at, finished_at, host, actor, figures, error_code, error_message';
+const INSERT_COLUMNS = `${RECORD_COLUMNS}, pid, process_namespace, process_started_at`;
 
 class PostgresCatalog implements Catalog {
   readonly #pool: pg.Pool;
@@ -130,7 +144,7 @@ class PostgresCatalog implements Catalog {
   }
 
   async #insert(row: RunRow): Promise<void> {
-    await this.#pool.query(`INSERT INTO ${this.#runs} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`, [
+    await this.#pool.query(`INSERT INTO ${this.#runs} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14)`, [
       row.id,
       row.kind,
       row.subject,
@@ -142,6 +156,9 @@ class PostgresCatalog implements Catalog {
       row.figures,
       row.errorCode,
       row.errorMessage,
+      row.pid,
+      row.processNamespace,
+      row.processStartedAt,
     ]);
   }
 
@@ -166,14 +183,39 @@ class PostgresCatalog implements Catalog {
       if (!isRunId(id)) throw new RepriseError('REPRISE_CATALOG', `catalog ${this.#name}: no run with id ${id}`);
       const values = finishValues(end);
       // One statement: the merge (||, shallow, end wins) and the first-finish-wins test are atomic.
+      // A settled orphan is an inference, so the run's own outcome replaces it.
       const updated = await this.#pool.query(
         `UPDATE ${this.#runs} SET status = $2, finished_at = $3, figures = figures || $4::jsonb, error_code = $5, error_message = $6
-         WHERE id = $1 AND status = 'running'`,
-        [id, values.status, values.finishedAt, values.figures, values.errorCode, values.errorMessage],
+         WHERE id = $1 AND (status = 'running' OR error_code IS NOT DISTINCT FROM $7)`,
+        [id, values.status, values.finishedAt, values.figures, values.errorCode, values.errorMessage, PROCESS_LOST],
       );
       if (updated.rowCount !== 0) return;
       const exists = await this.#pool.query(`SELECT 1 FROM ${this.#runs} WHERE id = $1`, [id]);
       if (exists.rowCount === 0) throw new RepriseError('REPRISE_CATALOG', `catalog ${this.#name}: no run with id ${id}`);
+    });
+  }
+
+  async settleOrphans(ended?: (process: ProcessIdentity) => boolean): Promise<number> {
+    return this.#guard('settleOrphans', async () => {
+      const running = await this.#pool.query<{ id: string; host: string; pid: number | null; process_namespace: string | null; process_started_at: Date | null }>(
+        `SELECT id, host, pid, process_namespace, process_started_at FROM ${this.#runs} WHERE status = 'running' AND host = $1`,
+        [hostname()],
+      );
+      const orphans = orphansAmong(
+        running.rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, processNamespace: r.process_namespace, processStartedAt: r.process_started_at })),
+        ended,
+      );
+      const noticedAt = new Date();
+      let settled = 0;
+      for (const run of orphans) {
+        const values = lostProcessValues(run, noticedAt);
+        const updated = await this.#pool.query(
+          `UPDATE ${this.#runs} SET status = $2, error_code = $3, error_message = $4 WHERE id = $1 AND status = 'running'`,
+          [run.id, values.status, values.errorCode, values.errorMessage],
+        );
+        settled += updated.rowCount ?? 0;
+      }
+      return settled;
     });
   }
 
@@ -195,7 +237,7 @@ class PostgresCatalog implements Catalog {
       if (q.subject !== undefined) where.push(`subject = ${param(q.subject)}`);
       if (q.since) where.push(`started_at >= ${param(q.since)}`);
       if (q.until) where.push(`started_at < ${param(q.until)}`);
-      const sql = `SELECT ${INSERT_COLUMNS} FROM ${this.#runs} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      const sql = `SELECT ${RECORD_COLUMNS} FROM ${this.#runs} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY started_at DESC, seq DESC LIMIT ${param(q.limit)}`;
       const result = await this.#pool.query<StoredRun>(sql, params);
       return result.rows.map(toRecord);

@@ -37,4 +37,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'locks',
     statements: [],
   },
+  {
+    // Who records a run, so a later run on the same host can settle those whose process died.
+    version: 3,
+    name: 'run_process',
+    statements: [
+      `ALTER TABLE ${SCHEMA}.runs ADD COLUMN pid INTEGER, ADD COLUMN process_namespace TEXT, ADD COLUMN process_started_at TIMESTAMPTZ`,
+      `CREATE INDEX runs_running_host ON ${SCHEMA}.runs (host) WHERE status = 'running'`,
+    ],
+  },
 ];

@@ -1,11 +1,23 @@
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { RepriseError } from '../../core/errors.js';
 import type { Catalog, FinishRun, RunKind, RunQuery, RunRecord, RunStatus, StartRun } from '../catalog.js';
 import { parseFigures } from '../figures.js';
 import { assertNotNewer } from '../migration.js';
-import { finishValues, matchesNothing, normalQuery, recordRow, startRow, type RunRow } from '../run-values.js';
+import type { ProcessIdentity } from '../../core/process-identity.js';
+import {
+  finishValues,
+  lostProcessValues,
+  matchesNothing,
+  normalQuery,
+  orphansAmong,
+  PROCESS_LOST,
+  recordRow,
+  startRow,
+  type RunRow,
+} from '../run-values.js';
 import { tryTakeLock } from './lock.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -124,8 +136,9 @@ class SqliteCatalog implements Catalog {
   #insert(row: RunRow): void {
     this.#db
       .prepare(
-        `INSERT INTO runs (id, kind, subject, status, started_at, finished_at, host, actor, figures, error_code, error_message)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, kind, subject, status, started_at, finished_at, host, actor, figures, error_code, error_message,
+           pid, process_namespace, process_started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         row.id,
@@ -139,6 +152,9 @@ class SqliteCatalog implements Catalog {
         row.figures,
         row.errorCode,
         row.errorMessage,
+        row.pid,
+        row.processNamespace,
+        row.processStartedAt?.getTime() ?? null,
       );
   }
 
@@ -162,18 +178,47 @@ class SqliteCatalog implements Catalog {
     this.#guard('finishRun', () => {
       const values = finishValues(end);
       const finish = this.#db.transaction(() => {
-        const current = this.#db.prepare('SELECT status, figures FROM runs WHERE id = ?').get(id) as
-          | { status: string; figures: string }
+        const current = this.#db.prepare('SELECT status, figures, error_code FROM runs WHERE id = ?').get(id) as
+          | { status: string; figures: string; error_code: string | null }
           | undefined;
         if (!current) throw new RepriseError('REPRISE_CATALOG', `catalog ${this.#file}: no run with id ${id}`);
         // First finish wins: a repeated call (a retry after a crash) must not rewrite history.
-        if (current.status !== 'running') return;
+        // A settled orphan is an inference, so the run's own outcome replaces it.
+        if (current.status !== 'running' && current.error_code !== PROCESS_LOST) return;
         const figures = JSON.stringify({ ...parseFigures(current.figures), ...parseFigures(values.figures) });
         this.#db
           .prepare('UPDATE runs SET status = ?, finished_at = ?, figures = ?, error_code = ?, error_message = ? WHERE id = ?')
           .run(values.status, values.finishedAt.getTime(), figures, values.errorCode, values.errorMessage, id);
       });
       finish.immediate();
+    });
+  }
+
+  async settleOrphans(ended?: (process: ProcessIdentity) => boolean): Promise<number> {
+    return this.#guard('settleOrphans', () => {
+      const running = this.#db
+        .prepare(`SELECT id, host, pid, process_namespace, process_started_at FROM runs WHERE status = 'running' AND host = ?`)
+        .all(hostname()) as Array<{ id: string; host: string; pid: number | null; process_namespace: string | null; process_started_at: number | null }>;
+      const orphans = orphansAmong(
+        running.map((r) => ({
+          id: r.id,
+          host: r.host,
+          pid: r.pid,
+          processNamespace: r.process_namespace,
+          processStartedAt: r.process_started_at === null ? null : new Date(r.process_started_at),
+        })),
+        ended,
+      );
+      if (orphans.length === 0) return 0;
+      const noticedAt = new Date();
+      const update = this.#db.prepare(`UPDATE runs SET status = ?, error_code = ?, error_message = ? WHERE id = ? AND status = 'running'`);
+      const settle = this.#db.transaction(() =>
+        orphans.reduce((settled, run) => {
+          const values = lostProcessValues(run, noticedAt);
+          return settled + update.run(values.status, values.errorCode, values.errorMessage, run.id).changes;
+        }, 0),
+      );
+      return settle.immediate();
     });
   }
 

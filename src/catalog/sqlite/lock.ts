@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
+import { pidExists } from '../../core/process-identity.js';
 
 interface LockRow {
   owner: string;
@@ -25,7 +26,7 @@ export function tryTakeLock(db: Database, name: string, ttlMs: number): HeldLock
   const host = hostname();
   const take = db.transaction((now: number): boolean => {
     const row = db.prepare('SELECT owner, host, pid, expires_at FROM locks WHERE name = ?').get(name) as LockRow | undefined;
-    if (row && row.expires_at > now && !(row.host === host && !processAlive(row.pid))) return false;
+    if (row && row.expires_at > now && !(row.host === host && !pidExists(row.pid))) return false;
     db.prepare(
       `INSERT INTO locks (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
@@ -54,15 +55,4 @@ export function tryTakeLock(db: Database, name: string, ttlMs: number): HeldLock
       if (db.open) db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner);
     },
   };
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -41,4 +41,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    // Who records a run, so a later run on this host can settle those whose process died.
+    version: 3,
+    name: 'run_process',
+    statements: [
+      'ALTER TABLE runs ADD COLUMN pid INTEGER',
+      'ALTER TABLE runs ADD COLUMN process_namespace TEXT',
+      'ALTER TABLE runs ADD COLUMN process_started_at INTEGER',
+      "CREATE INDEX runs_running_host ON runs (host) WHERE status = 'running'",
+    ],
+  },
 ];

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
@@ -12,6 +12,7 @@ import { isRepriseError } from '../../../src/core/errors.js';
 import { openCatalog } from '../../../src/catalog/open.js';
 import { openPostgresCatalog } from '../../../src/catalog/postgres/index.js';
 import { openSqliteCatalog } from '../../../src/catalog/sqlite/index.js';
+import { SQLITE_MIGRATIONS } from '../../../src/catalog/sqlite/migrations.js';
 import { catalogConformance, type CatalogHarness } from './conformance.js';
 
 const PG_URL = process.env.REPRISE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -42,6 +43,9 @@ async function sqliteHarness(): Promise<CatalogHarness> {
     addFutureMigration: async (version) => {
       withRaw(file, (db) => db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)").run(version));
     },
+    recordedBy: async (id, host, pid) => {
+      withRaw(file, (db) => db.prepare('UPDATE runs SET host = ?, pid = ? WHERE id = ?').run(host, pid, id));
+    },
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -59,6 +63,9 @@ async function postgresHarness(): Promise<CatalogHarness> {
       })),
     addFutureMigration: async (version) => {
       await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, 'future')`, [version]);
+    },
+    recordedBy: async (id, host, pid) => {
+      await admin.query(`UPDATE ${schema}.runs SET host = $2, pid = $3 WHERE id = $1`, [id, host, pid]);
     },
     cleanup: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -102,6 +109,26 @@ describe('SQLite specifics', () => {
     return { done, stdout, kill: () => proc.kill('SIGKILL') };
   };
 
+  it('a catalog of schema 2 upgrades in place: its rows stay, and its running runs are never settled (no process recorded)', async () => {
+    const file = path.join(dir, `v2-${suffix()}.db`);
+    withRaw(file, (db) => {
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+      for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+        for (const statement of m.statements) db.exec(statement);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+      }
+      db.prepare(`INSERT INTO runs (id, kind, subject, status, started_at, host) VALUES (?, 'backup', 'old', 'running', 1, ?)`).run(
+        '00000000-0000-4000-8000-000000000001',
+        hostname(),
+      );
+    });
+    const catalog = await openSqliteCatalog(file);
+    expect(await catalog.settleOrphans(() => true)).toBe(0);
+    expect(await catalog.listRuns()).toMatchObject([{ id: '00000000-0000-4000-8000-000000000001', subject: 'old', status: 'running' }]);
+    await catalog.close();
+    expect(withRaw(file, (db) => db.prepare('SELECT max(version) AS v FROM schema_migrations').get())).toEqual({ v: 3 });
+  });
+
   it('creates parent folders and uses WAL', async () => {
     const file = path.join(dir, 'a', 'b', 'c.db');
     const catalog = await openSqliteCatalog(file);
@@ -125,7 +152,7 @@ describe('SQLite specifics', () => {
       expect(new Set(runs.map((r) => r.figures.i)).size).toBe(150);
     }
     await catalog.close();
-    expect(withRaw(file, (db) => db.prepare('SELECT count(*) AS n FROM schema_migrations').get())).toEqual({ n: 2 });
+    expect(withRaw(file, (db) => db.prepare('SELECT count(*) AS n FROM schema_migrations').get())).toEqual({ n: SQLITE_MIGRATIONS.length });
   });
 
   it('a lock held by a live process is refused; once that process is killed it is taken at once', async () => {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRepriseError } from '../../../src/core/errors.js';
+import { currentProcess, type ProcessIdentity } from '../../../src/core/process-identity.js';
 import type { Catalog, RunKind, RunStatus } from '../../../src/catalog/catalog.js';
 
 /** One fresh, empty catalog store (a SQLite file, a PostgreSQL schema) and ways to look inside it. */
@@ -13,11 +14,13 @@ export interface CatalogHarness {
   migrations(): Promise<Array<{ version: number; appliedAt: string }>>;
   /** Marks the store as migrated by a newer build. */
   addFutureMigration(version: number): Promise<void>;
+  /** Rewrites who recorded run `id` (another host; a null pid, as rows from before schema 3 have). */
+  recordedBy(id: string, host: string, pid: number | null): Promise<void>;
   /** Drops the store. */
   cleanup(): Promise<void>;
 }
 
-const LATEST_VERSION = 2;
+const LATEST_VERSION = 3;
 
 function expectCatalogError(err: unknown, pattern: RegExp): void {
   expect(isRepriseError(err, 'REPRISE_CATALOG'), String(err)).toBe(true);
@@ -109,6 +112,50 @@ export function catalogConformance(makeHarness: () => Promise<CatalogHarness>): 
     expect(run).toMatchObject({ status: 'ok', figures: { a: 1, b: 2 }, error: null, finishedAt: end.finishedAt });
     expectCatalogError(await rejection(catalog.finishRun('00000000-0000-4000-8000-000000000000', end)), /no run/);
     expectCatalogError(await rejection(catalog.finishRun('not-an-id', end)), /no run/);
+  });
+
+  describe('settleOrphans', () => {
+    it('settles the running runs of this host whose process ended, and nothing else', async () => {
+      const orphan = await catalog.startRun({ kind: 'backup', subject: 'db' });
+      const done = await catalog.startRun({ kind: 'check' });
+      await catalog.finishRun(done, { status: 'ok' });
+      const elsewhere = await catalog.startRun({ kind: 'backup', subject: 'other-host' });
+      await harness.recordedBy(elsewhere, 'elsewhere.example', 1);
+      const legacy = await catalog.startRun({ kind: 'backup', subject: 'legacy' });
+      await harness.recordedBy(legacy, hostname(), null);
+
+      // Only this host's running runs with a recorded process are judged, by who recorded them.
+      const judged: ProcessIdentity[] = [];
+      const none = await catalog.settleOrphans((p) => {
+        judged.push(p);
+        return false;
+      });
+      expect(none).toBe(0);
+      expect(judged).toEqual([currentProcess()]);
+      // This process is alive, so by default nothing is settled either.
+      expect(await catalog.settleOrphans()).toBe(0);
+      expect((await catalog.lastRun({ subject: 'db' }))?.status).toBe('running');
+
+      // Another agent on this host finds the process gone.
+      const other = await open();
+      expect(await other.settleOrphans(() => true)).toBe(1);
+      expect(await catalog.settleOrphans(() => true)).toBe(0);
+      const settled = await catalog.lastRun({ subject: 'db' });
+      expect(settled).toMatchObject({ id: orphan, status: 'interrupted', finishedAt: null, error: { code: 'REPRISE_PROCESS_LOST' } });
+      expect(settled?.error?.message).toContain(`process ${process.pid} on ${hostname()} ended without recording an outcome`);
+      expect((await catalog.lastRun({ kind: 'check' }))?.status).toBe('ok');
+      expect((await catalog.lastRun({ subject: 'other-host' }))?.status).toBe('running');
+      expect((await catalog.lastRun({ subject: 'legacy' }))?.status).toBe('running');
+    });
+
+    it("the run's own finish replaces a settled orphan, and only then is final", async () => {
+      const id = await catalog.startRun({ kind: 'backup', figures: { a: 1 } });
+      expect(await catalog.settleOrphans(() => true)).toBe(1);
+      const finishedAt = new Date(Date.now() + 1000);
+      await catalog.finishRun(id, { status: 'ok', figures: { b: 2 }, finishedAt });
+      await catalog.finishRun(id, { status: 'failed', error: { code: 'X', message: 'late' } });
+      expect(await catalog.lastRun({})).toMatchObject({ status: 'ok', error: null, finishedAt, figures: { a: 1, b: 2 } });
+    });
   });
 
   it('record stores a complete run in one call', async () => {
