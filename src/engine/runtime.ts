@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { openCatalog } from '../catalog/open.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { CopyConfig, SourceConfig } from '../config/schema.js';
+import { defaultCacheRoot } from '../core/cache-dir.js';
 import { RepriseError } from '../core/errors.js';
 import type { RepositoryHandle } from '../repo/api.js';
 import { Repository } from '../repo/repository.js';
@@ -50,6 +51,7 @@ export class Runtime {
       password: requirePassword(this.config.repository.password, 'repository'),
       signal: this.signal,
       verifyAhead: options.verifyAhead === true,
+      cacheDir: defaultCacheRoot(),
     });
     return this.repository;
   }
@@ -63,6 +65,7 @@ export class Runtime {
         backend: this.track(openBackend(copy, this.loaded.baseDir)),
         password: requirePassword(copy.password ?? this.config.repository.password, `copies.${name}`),
         signal: this.signal,
+        cacheDir: defaultCacheRoot(),
       };
       opened = Repository.open(options).catch(async (err: unknown) => {
         if (create && err instanceof RepriseError && err.code === 'REPRISE_REPO_NOT_FOUND') return Repository.init(options);

@@ -26,6 +26,12 @@ export interface OpenOptions {
    * the keys are known, while the index loads (see PackReadAhead in check.ts).
    */
   verifyAhead?: boolean;
+  /**
+   * A folder where files that never change (snapshot and index files, sealed as stored) are kept
+   * between runs, so a remote repository is not asked for them again (see FileCache). Not used
+   * for local backends. Default: none (the CLI passes defaultCacheRoot(), core/cache-dir.ts).
+   */
+  cacheDir?: string | undefined;
 }
 
 export interface InitOptions extends OpenOptions {

@@ -110,7 +110,9 @@ export async function checkRepository(ctx: RepoContext, options: CheckOptions = 
   if (readingData) ctx.pool.startAll();
   // The index was loaded (every file authenticated and parsed) when the repository was opened; a
   // refresh under the lock reads only what changed since (all of it again if a file went away).
-  await ctx.index.refresh(ctx.backend, ctx.keys.encKey, signal);
+  // Files the open read from the local cache are read again from storage: they are what is checked.
+  if (ctx.cache.active) await ctx.index.load(ctx.backend, ctx.keys.encKey, signal, { fromStorage: true });
+  else await ctx.index.refresh(ctx.backend, ctx.keys.encKey, signal);
 
   try {
     await listKeyFiles(ctx.backend, '');

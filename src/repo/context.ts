@@ -3,7 +3,9 @@ import { StorageError, type Backend } from '../storage/backend.js';
 import type { ChunkerParams } from './api.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { MasterKeys } from './crypto.js';
+import type { FileCache } from './file-cache.js';
 import type { IndexStore } from './index-store.js';
+import type { SnapshotFiles } from './snapshot-files.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** What the modules of an open repository share. Internal to repo/. */
@@ -12,6 +14,10 @@ export interface RepoContext {
   readonly backend: Backend;
   readonly keys: MasterKeys;
   readonly index: IndexStore;
+  /** Local copies of the remote files that never change (see FileCache); `check` bypasses it. */
+  readonly cache: FileCache;
+  /** Snapshot files, read once (cached). `check` reads the stored files instead. */
+  readonly snapshots: SnapshotFiles;
   readonly pool: WorkerPool;
   /** Recycled chunk and pack buffers (main thread only). */
   readonly buffers: BufferPool;

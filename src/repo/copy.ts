@@ -4,7 +4,7 @@ import { chunkId } from './crypto.js';
 import { throwIfAborted, type RepoContext } from './context.js';
 import { BLOB_TYPE } from './format.js';
 import { loadTree, readChunks } from './reader.js';
-import { listSnapshotIds, readSnapshotFile, writeSnapshotFile } from './snapshot-store.js';
+import { listSnapshotIds, writeSnapshotFile } from './snapshot-store.js';
 import { ChunkUploader } from './uploader.js';
 import { storeTree } from './writer.js';
 
@@ -31,7 +31,7 @@ export async function copySnapshots(src: RepoContext, dst: RepoContext, ids: rea
       report.snapshotsSkipped++;
       continue;
     }
-    const { file } = await readSnapshotFile(src.backend, src.keys.encKey, id, signal);
+    const { file } = await src.snapshots.read(id, signal);
     const parts = await loadTree(src, file.tree, signal);
     const uploader = new ChunkUploader(dst, uploadSignal);
     try {

@@ -1,6 +1,7 @@
 import { RepriseError } from '../core/errors.js';
 import type { Backend } from '../storage/backend.js';
 import type { PackEntry } from './compress.js';
+import type { FileCache } from './file-cache.js';
 import { sealJson, sha256Hex, unsealJson } from './crypto.js';
 import { listAll, mapLimit, storageFailure } from './context.js';
 import { PREFIX_INDEX } from './format.js';
@@ -32,13 +33,18 @@ interface IndexFile {
 
 /**
  * The in-memory index of a repository: chunk id → location, pack id → record, built from every
- * `index/<id>` file. Nothing of it is cached on disk.
+ * `index/<id>` file. Index files are read through `cache` (their sealed bytes; see FileCache).
  */
 export class IndexStore {
+  readonly #cache: FileCache | undefined;
   readonly chunks = new Map<string, ChunkLocation>();
   readonly packs = new Map<string, PackRecord>();
   /** Index file id → pack ids it lists. */
   readonly files = new Map<string, string[]>();
+
+  constructor(cache?: FileCache) {
+    this.#cache = cache;
+  }
 
   /** True when the repository has the chunk (in a pack listed by an index file). */
   has(id: string): boolean {
@@ -62,10 +68,14 @@ export class IndexStore {
     this.files.clear();
   }
 
-  /** Loads every index file. Throws REPRISE_INTEGRITY for a damaged one, REPRISE_STORAGE*. */
-  async load(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /**
+   * Loads every index file (`fromStorage`: none from the cache). Throws REPRISE_INTEGRITY for a
+   * damaged one, REPRISE_STORAGE*.
+   */
+  async load(backend: Backend, encKey: Uint8Array, signal?: AbortSignal, options: { fromStorage?: boolean } = {}): Promise<void> {
     const keys = [...(await listAll(backend, PREFIX_INDEX, signal)).keys()];
-    const files = await readIndexFiles(backend, encKey, keys, signal);
+    const files = await readIndexFiles(backend, encKey, keys, options.fromStorage === true ? undefined : this.#cache, signal);
+    await this.#cache?.keepOnly('index', keys);
     this.clear();
     for (const { key, file } of files) this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
   }
@@ -80,22 +90,32 @@ export class IndexStore {
     const present = new Set(keys.map((k) => k.slice(PREFIX_INDEX.length)));
     if ([...this.files.keys()].some((id) => !present.has(id))) return this.load(backend, encKey, signal);
     const fresh = keys.filter((k) => !this.files.has(k.slice(PREFIX_INDEX.length)));
-    for (const { key, file } of await readIndexFiles(backend, encKey, fresh, signal)) {
+    for (const { key, file } of await readIndexFiles(backend, encKey, fresh, this.#cache, signal)) {
       this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
     }
   }
 }
 
-async function readIndexFiles(backend: Backend, encKey: Uint8Array, keys: string[], signal?: AbortSignal): Promise<{ key: string; file: IndexFile }[]> {
-  return mapLimit(keys, 8, async (key) => {
-    let bytes: Uint8Array;
+async function readIndexFiles(
+  backend: Backend,
+  encKey: Uint8Array,
+  keys: string[],
+  cache: FileCache | undefined,
+  signal?: AbortSignal,
+): Promise<{ key: string; file: IndexFile }[]> {
+  const fetch = (key: string) => async (): Promise<Uint8Array> => {
     try {
-      bytes = await backend.get(key, undefined, signal);
+      return await backend.get(key, undefined, signal);
     } catch (err) {
       throw storageFailure(err, `read ${key}`);
     }
-    return { key, file: unsealJson<IndexFile>(encKey, bytes, key) };
-  });
+  };
+  // The id is the SHA-256 of the stored bytes: a cached copy of another file is told apart too.
+  const decode = (key: string) => (bytes: Uint8Array): IndexFile => {
+    if (sha256Hex(bytes) !== key.slice(PREFIX_INDEX.length)) throw new RepriseError('REPRISE_INTEGRITY', `${key}: its bytes do not hash to its id`);
+    return unsealJson<IndexFile>(encKey, bytes, key);
+  };
+  return mapLimit(keys, 8, async (key) => ({ key, file: cache ? await cache.read(key, fetch(key), decode(key)) : decode(key)(await fetch(key)()) }));
 }
 
 /**

@@ -5,12 +5,11 @@ import { PACK_TARGET_SIZE, PREFIX_DATA, PREFIX_INDEX, packKey } from './format.j
 import { writeIndexFile, type PackRecord } from './index-store.js';
 import { PackWriter } from './pack.js';
 import { loadTree } from './reader.js';
-import { readAllSnapshots } from './snapshot-store.js';
 
 /** Every chunk id any snapshot needs (part lists included). Throws on any unreadable snapshot: never prune on partial knowledge. */
 async function usedChunks(ctx: RepoContext, signal?: AbortSignal): Promise<Set<string>> {
   const used = new Set<string>();
-  for (const { file } of await readAllSnapshots(ctx.backend, ctx.keys.encKey, signal)) {
+  for (const { file } of await ctx.snapshots.readAll(signal)) {
     for (const id of file.tree.chunks) used.add(id);
     for (const part of await loadTree(ctx, file.tree, signal)) for (const id of part.chunks) used.add(id);
   }

@@ -38,12 +38,14 @@ import {
   PREFIX_KEYS,
   PREFIX_SNAPSHOTS,
 } from './format.js';
+import { FileCache } from './file-cache.js';
 import { IndexStore } from './index-store.js';
 import { addKeyFile, listKeyFiles, openWithPassword, removeKeyFile } from './keys.js';
 import { DEFAULT_LOCK_TIMING, acquireLock, removeStaleLocks, type LockTiming } from './lock.js';
 import { pruneRepository } from './prune.js';
 import { loadTree, readPart, writePartFile, type FileTarget } from './reader.js';
-import { listSnapshotIds, readAllSnapshots, readSnapshotFile } from './snapshot-store.js';
+import { SnapshotFiles } from './snapshot-files.js';
+import { listSnapshotIds } from './snapshot-store.js';
 import { WorkerPool, defaultPoolSize } from './worker-pool.js';
 import { Writer } from './writer.js';
 
@@ -103,15 +105,18 @@ export class Repository implements RepositoryHandle {
     keys: MasterKeys,
     config: ConfigFile,
     hostname: string,
-    tuning: RepositoryTuning,
+    tuning: RepositoryTuning & Pick<OpenOptions, 'cacheDir'>,
   ) {
     this.lockTiming = { ...DEFAULT_LOCK_TIMING, ...tuning.lockTiming };
     const gear = gearTable(Buffer.from(config.gearSeed, 'base64'));
+    const cache = new FileCache(backend, config.id, tuning.cacheDir);
     this.ctx = {
       id: config.id,
       backend,
       keys,
-      index: new IndexStore(),
+      index: new IndexStore(cache),
+      cache,
+      snapshots: new SnapshotFiles(backend, keys.encKey, cache),
       pool: new WorkerPool({ ...keys, gear }, tuning.workers ?? defaultPoolSize()),
       buffers: new BufferPool(),
       gear,
@@ -214,7 +219,7 @@ export class Repository implements RepositoryHandle {
   }
 
   async listSnapshots(signal?: AbortSignal): Promise<SnapshotSummary[]> {
-    return (await readAllSnapshots(this.backend, this.ctx.keys.encKey, signal)).map((s) => s.summary);
+    return (await this.ctx.snapshots.readAll(signal)).map((s) => s.summary);
   }
 
   private async resolveId(idOrPrefix: string, signal?: AbortSignal): Promise<string> {
@@ -227,7 +232,7 @@ export class Repository implements RepositoryHandle {
 
   async loadSnapshot(idOrPrefix: string, signal?: AbortSignal): Promise<Snapshot> {
     const id = await this.resolveId(idOrPrefix, signal);
-    const { summary, file } = await readSnapshotFile(this.backend, this.ctx.keys.encKey, id, signal);
+    const { summary, file } = await this.ctx.snapshots.read(id, signal);
     // The snapshot may come from another process since this one opened the repository.
     await this.ctx.index.refresh(this.backend, this.ctx.keys.encKey, signal);
     const ctx = this.ctx;
@@ -263,6 +268,7 @@ export class Repository implements RepositoryHandle {
       } catch (err) {
         throw storageFailure(err, `delete snapshot ${id}`);
       }
+      await this.ctx.snapshots.forget(id);
     }
   }
 

@@ -3,7 +3,7 @@ import type { Backend } from '../storage/backend.js';
 import type { SnapshotHeader, SnapshotSummary } from './api.js';
 import { sealJson, sha256Hex, unsealJson } from './crypto.js';
 import type { ContentChecksum } from './content-checksum.js';
-import { listAll, mapLimit, storageFailure } from './context.js';
+import { listAll, storageFailure } from './context.js';
 import { PREFIX_SNAPSHOTS } from './format.js';
 
 /** The fields that define a snapshot, identical in every repository it is copied to. */
@@ -80,14 +80,22 @@ export async function writeSnapshotFile(
 
 /** Reads and verifies one snapshot file. Throws REPRISE_SNAPSHOT_NOT_FOUND, REPRISE_INTEGRITY, REPRISE_STORAGE*. */
 export async function readSnapshotFile(backend: Backend, encKey: Uint8Array, id: string, signal?: AbortSignal): Promise<StoredSnapshot> {
-  let bytes: Uint8Array;
+  return decodeSnapshotFile(encKey, id, await fetchSnapshotBytes(backend, id, signal));
+}
+
+/** The sealed bytes of snapshot file `id`. Throws REPRISE_SNAPSHOT_NOT_FOUND, REPRISE_STORAGE*. */
+export async function fetchSnapshotBytes(backend: Backend, id: string, signal?: AbortSignal): Promise<Uint8Array> {
   try {
-    bytes = await backend.get(`${PREFIX_SNAPSHOTS}${id}`, undefined, signal);
+    return await backend.get(`${PREFIX_SNAPSHOTS}${id}`, undefined, signal);
   } catch (err) {
     const mapped = storageFailure(err, `read snapshot ${id}`);
     if (isRepriseError(mapped, 'REPRISE_STORAGE_NOT_FOUND')) throw new RepriseError('REPRISE_SNAPSHOT_NOT_FOUND', `no snapshot ${id}`);
     throw mapped;
   }
+}
+
+/** Opens sealed snapshot file bytes and checks they are snapshot `id`. Throws REPRISE_INTEGRITY. Pure. */
+export function decodeSnapshotFile(encKey: Uint8Array, id: string, bytes: Uint8Array): StoredSnapshot {
   const file = unsealJson<SnapshotFile>(encKey, bytes, `snapshot ${id}`);
   if (file.v !== 1 || typeof file.identity !== 'string' || snapshotId(file.identity) !== id) {
     throw new RepriseError('REPRISE_INTEGRITY', `snapshot ${id}: content does not match its id`);
@@ -98,11 +106,4 @@ export async function readSnapshotFile(backend: Backend, encKey: Uint8Array, id:
 /** Ids of every snapshot file. Throws REPRISE_STORAGE*. */
 export async function listSnapshotIds(backend: Backend, signal?: AbortSignal): Promise<string[]> {
   return [...(await listAll(backend, PREFIX_SNAPSHOTS, signal)).keys()].map((k) => k.slice(PREFIX_SNAPSHOTS.length));
-}
-
-/** Every snapshot, oldest first. Throws REPRISE_INTEGRITY for a damaged file, REPRISE_STORAGE*. */
-export async function readAllSnapshots(backend: Backend, encKey: Uint8Array, signal?: AbortSignal): Promise<StoredSnapshot[]> {
-  const ids = await listSnapshotIds(backend, signal);
-  const all = await mapLimit(ids, 8, (id) => readSnapshotFile(backend, encKey, id, signal));
-  return all.sort((a, b) => a.summary.time.localeCompare(b.summary.time) || a.summary.id.localeCompare(b.summary.id));
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeWorkspace, runCli, type Workspace } from '../helpers/cli.js';
@@ -77,6 +77,12 @@ sources:
         const check = await runCli(['-c', configFile, 'check', '--read-data'], { cwd: ws.dir, env: ws.env });
         expect(check.code, check.stderr + check.stdout).toBe(0);
       }
+      // Restoring from S3 kept the snapshot file (sealed) in REPRISE_CACHE_DIR, in a folder of the
+      // S3 repository; the local copy needs no cache.
+      const cache = path.join(ws.dir, 'cache');
+      const repos = readdirSync(cache).filter((f) => f !== 'CACHEDIR.TAG');
+      expect(repos).toHaveLength(1);
+      expect(readdirSync(path.join(cache, repos[0] as string, 'snapshots'))).toEqual([backup.json.snapshots[0].snapshot]);
     } finally {
       ws.cleanup();
       await s3.stop();

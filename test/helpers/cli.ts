@@ -64,7 +64,8 @@ export function makeWorkspace(body: string, options: { password?: string; reposi
     config,
     `version: 1\nrepository:\n  url: ${options.repository ?? './repo'}\n  password: \${TEST_REPRISE_PASSWORD}\ncatalog: ./catalog.db\n${body}`,
   );
-  const env = { TEST_REPRISE_PASSWORD: options.password ?? 'correct horse battery staple' };
+  // The cache of remote repositories stays in the workspace, not in the home folder.
+  const env = { TEST_REPRISE_PASSWORD: options.password ?? 'correct horse battery staple', REPRISE_CACHE_DIR: path.join(dir, 'cache') };
   return {
     dir,
     config,

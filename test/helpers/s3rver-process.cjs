@@ -3,10 +3,11 @@
 // --openssl-legacy-provider because s3rver encrypts list continuation tokens with DES, which
 // OpenSSL 3 (Node >= 17) only offers through the legacy provider: without it every listing
 // longer than 1000 keys fails with HTTP 500.
-// argv: <directory> <bucket> <conditionalWrites: 0|1>. Prints {"port": N} on stdout when ready.
+// argv: <directory> <bucket> <conditionalWrites: 0|1> [latencyMs: each request answered that much
+// later, as over a WAN; benches only]. Prints {"port": N} on stdout when ready.
 const S3rver = require('s3rver');
 
-const [directory, bucket, conditional] = process.argv.slice(2);
+const [directory, bucket, conditional, latency = '0'] = process.argv.slice(2);
 
 // If-None-Match: * on PUT, as AWS S3, MinIO and R2 honour it (s3rver ignores it and overwrites).
 // Conditional PUTs of one key are serialised so of two racing writers exactly one finds it absent.
@@ -50,6 +51,8 @@ async function main() {
     configureBuckets: [{ name: bucket }],
   });
   if (conditional === '1') server.middleware.unshift(ifNoneMatch(server));
+  const latencyMs = Number(latency);
+  if (latencyMs > 0) server.middleware.unshift(async (_ctx, next) => new Promise((resolve) => setTimeout(resolve, latencyMs)).then(next));
   const address = await server.run();
   process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
   // The parent going away (even by kill -9) closes stdin: do not outlive it.

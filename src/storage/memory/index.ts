@@ -62,4 +62,9 @@ export class MemoryBackend implements Backend {
   raw(key: string): Uint8Array | undefined {
     return this.objects.get(key);
   }
+
+  /** Test helper: the keys stored under `prefix`, now. */
+  keys(prefix = ''): string[] {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix));
+  }
 }
