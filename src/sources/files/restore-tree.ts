@@ -184,8 +184,9 @@ class TreeWriter {
   }
 
   /**
-   * Moves the stage's entries into the target, then applies directory metadata (after all
-   * content is written and moved: writing into a dir changes its mtime).
+   * Moves the stage's entries into the target (or, in a non-empty target, removes the temp files
+   * a killed restore left in the folders this one wrote), then applies directory metadata (after
+   * all content is written and moved: writing into a dir changes its mtime).
    */
   async finish(): Promise<void> {
     if (this.stage) {
@@ -195,6 +196,8 @@ class TreeWriter {
       } catch (err) {
         throw targetUnwritable(this.target, err);
       }
+    } else {
+      for (const rel of this.knownDirs) removeStaleTemps(join(this.target, rel));
     }
     this.dirMetas.sort((a, b) => b.depth - a.depth);
     for (const dir of this.dirMetas) {
@@ -399,6 +402,22 @@ async function syncFilesystem(abs: string, signal: AbortSignal): Promise<void> {
 /** Removes the stages that restores killed mid-way left at the top of `target`. */
 function removeStaleStages(target: string): void {
   for (const name of readdirSync(target)) if (name.startsWith(STAGE_PREFIX)) rmSync(join(target, name), { recursive: true, force: true });
+}
+
+/**
+ * Removes `.reprise-tmp-*` files of other restores from `dir`: left by a restore killed mid-file
+ * (a live one would remove its own). Like stages, this assumes one restore into a target at a
+ * time. Best effort: what cannot be removed stays.
+ */
+function removeStaleTemps(dir: string): void {
+  const mine = `${TEMP_PREFIX}${TEMP_SESSION}-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(TEMP_PREFIX) && !name.startsWith(mine)) unlinkQuietly(join(dir, name));
 }
 
 function closeQuietly(fd: number): void {

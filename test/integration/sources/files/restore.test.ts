@@ -149,6 +149,18 @@ describe('files source restore', () => {
     expect(await entriesUnder(target)).toEqual(['a.txt', 'mine.txt']);
   });
 
+  it('a forced restore removes the temp files a killed forced restore left in the folders it writes, and nothing else', async () => {
+    const target = join(dir, 'stale-temps');
+    await mkdir(join(target, 'docs'), { recursive: true });
+    await mkdir(join(target, 'untouched'), { recursive: true });
+    await writeFile(join(target, `${TEMP_PREFIX}0123456789ab-0`), 'half a file');
+    await writeFile(join(target, 'docs', `${TEMP_PREFIX}0123456789ab-1`), 'half another');
+    await writeFile(join(target, 'untouched', `${TEMP_PREFIX}0123456789ab-2`), 'not in a folder of the snapshot');
+    await writeFile(join(target, 'docs', 'mine.txt'), 'mine');
+    await restore(source, target, list([file('a.txt', 'a'), file('docs/b.txt', 'b')]), { force: true });
+    expect(await entriesUnder(target)).toEqual(['a.txt', 'docs', 'docs/b.txt', 'docs/mine.txt', 'untouched', `untouched/${TEMP_PREFIX}0123456789ab-2`]);
+  });
+
   it('an abort seen between chunks of a plain async iterable also cleans up', async () => {
     const target = join(dir, 'aborted-iterable');
     const controller = new AbortController();
