@@ -18,7 +18,7 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(
       'after',
-      `\nEnvironment:\n  REPRISE_CONFIG     configuration file when -c is not given\n  REPRISE_PASSWORD   conventional variable for repository.password: \${REPRISE_PASSWORD}\n\nExit codes are listed in each command's --help and in docs/errors.md.`,
+      `\nEnvironment:\n  REPRISE_CONFIG     configuration file when -c is not given\n  REPRISE_PASSWORD   conventional variable for repository.password: \${REPRISE_PASSWORD}\n  REPRISE_CACHE_DIR  local cache of remote repositories (default: $XDG_CACHE_HOME/reprise,\n                     else ~/.cache/reprise; \`off\` for none)\n\nExit codes are listed in each command's --help and in docs/errors.md.`,
     );
   program.exitOverride((err) => {
     // commander's own errors (unknown option, missing argument) are usage errors.
