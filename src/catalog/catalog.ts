@@ -3,6 +3,8 @@
  * PostgreSQL when several agents share one history.
  */
 
+import type { ProcessIdentity } from '../core/process-identity.js';
+
 export type RunKind =
   | 'init'
   | 'backup'
@@ -20,8 +22,6 @@ export type RunKind =
   | 'key';
 
 export type RunStatus = 'running' | 'ok' | 'warning' | 'failed' | 'interrupted';
-
-import type { ProcessIdentity } from '../core/process-identity.js';
 
 export interface RunRecord {
   id: string;

@@ -107,21 +107,26 @@ export function finishValues(end: FinishRun): FinishValues {
   };
 }
 
-/** A running run as settleOrphans reads it. */
-export interface RunningRun {
+/** The columns settleOrphans reads of the running runs, in both catalogs. */
+export const RUNNING_COLUMNS = 'id, host, pid, process_namespace, process_started_at';
+
+/** A running run as both catalogs return RUNNING_COLUMNS. */
+export interface RunningRow {
   id: string;
   host: string;
   /** Null for runs recorded before the catalog stored processes (schema 3): never settled. */
   pid: number | null;
-  processNamespace: string | null;
-  processStartedAt: Date | null;
+  process_namespace: string | null;
+  /** SQLite: ms since the epoch; PostgreSQL: a Date. */
+  process_started_at: number | Date | null;
 }
 
 /** The runs among `running` whose process has ended, as `ended` decides. Pure but for `ended`. */
-export function orphansAmong(running: readonly RunningRun[], ended: (process: ProcessIdentity) => boolean = hasEnded): Array<RunningRun & { pid: number }> {
+export function orphansAmong(running: readonly RunningRow[], ended: (process: ProcessIdentity) => boolean = hasEnded): Array<RunningRow & { pid: number }> {
   return running.filter(
-    (run): run is RunningRun & { pid: number } =>
-      run.pid !== null && ended({ pid: run.pid, namespace: run.processNamespace, startMs: run.processStartedAt?.getTime() ?? null }),
+    (run): run is RunningRow & { pid: number } =>
+      run.pid !== null &&
+      ended({ pid: run.pid, namespace: run.process_namespace, startMs: run.process_started_at === null ? null : Number(run.process_started_at) }),
   );
 }
 

@@ -73,8 +73,8 @@ export function hasEnded(other: ProcessIdentity): boolean {
   if (other.namespace !== me.namespace) return false;
   if (!pidExists(other.pid)) return true;
   if (other.startMs === null) return false;
-  const now = other.pid === me.pid ? me.startMs : startMsOf(other.pid);
-  return now !== null && Math.abs(now - other.startMs) > START_TOLERANCE_MS;
+  const holderStartMs = other.pid === me.pid ? me.startMs : startMsOf(other.pid);
+  return holderStartMs !== null && Math.abs(holderStartMs - other.startMs) > START_TOLERANCE_MS;
 }
 
 /** True when a process with this pid exists (EPERM: it does, under another user). Never throws. */

@@ -14,17 +14,27 @@ const CACHEABLE = /^(snapshots|index)\/([0-9a-f]{16,128})$/;
  * fetched one, so a damaged, truncated or foreign entry is only a miss: fetched and replaced.
  * Off for local backends (their files are already on disk) and when no root is given. Best
  * effort: a cache that cannot be written changes nothing but speed. See docs/storage.md.
+ * Entries are written with a rename but no fsync (unlike LocalBackend, whose two fsyncs per file
+ * would cost more than the cache saves while it fills): one lost in a crash is only a miss.
  */
 export class FileCache {
+  /** A cache that keeps nothing: every read fetches. */
+  static readonly OFF = new FileCache(undefined, undefined);
+
   readonly #root: string | undefined;
   /** This repository's folder, when caching. */
   readonly #dir: string | undefined;
   #tagged = false;
 
-  constructor(backend: Backend, repoId: string, root: string | undefined) {
-    const local = backend.localFile !== undefined && backend.localFile('config') !== undefined;
+  /** The cache of repository `repoId` on `backend` under `root` (OFF for a local backend or no root). */
+  static for(backend: Backend, repoId: string, root: string | undefined): FileCache {
+    const local = backend.localFile?.('config') !== undefined;
+    return root === undefined || local ? FileCache.OFF : new FileCache(root, path.join(root, repoId));
+  }
+
+  private constructor(root: string | undefined, dir: string | undefined) {
     this.#root = root;
-    this.#dir = root !== undefined && !local ? path.join(root, repoId) : undefined;
+    this.#dir = dir;
   }
 
   /** True when files are kept (a remote backend and a root were given). */
@@ -80,8 +90,9 @@ export class FileCache {
   async #keep(file: string, bytes: Uint8Array): Promise<void> {
     const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(temp, bytes);
+      // Sealed bytes, but the names are snapshot ids: private to the user, like the repository.
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await writeFile(temp, bytes, { mode: 0o600 });
       await rename(temp, file);
       if (!this.#tagged && this.#root !== undefined) await tagAsCache(this.#root);
       this.#tagged = true;

@@ -1,7 +1,7 @@
 import { RepriseError } from '../core/errors.js';
 import type { Backend } from '../storage/backend.js';
 import type { PackEntry } from './compress.js';
-import type { FileCache } from './file-cache.js';
+import { FileCache } from './file-cache.js';
 import { sealJson, sha256Hex, unsealJson } from './crypto.js';
 import { listAll, mapLimit, storageFailure } from './context.js';
 import { PREFIX_INDEX } from './format.js';
@@ -36,13 +36,13 @@ interface IndexFile {
  * `index/<id>` file. Index files are read through `cache` (their sealed bytes; see FileCache).
  */
 export class IndexStore {
-  readonly #cache: FileCache | undefined;
+  readonly #cache: FileCache;
   readonly chunks = new Map<string, ChunkLocation>();
   readonly packs = new Map<string, PackRecord>();
   /** Index file id → pack ids it lists. */
   readonly files = new Map<string, string[]>();
 
-  constructor(cache?: FileCache) {
+  constructor(cache: FileCache = FileCache.OFF) {
     this.#cache = cache;
   }
 
@@ -74,8 +74,8 @@ export class IndexStore {
    */
   async load(backend: Backend, encKey: Uint8Array, signal?: AbortSignal, options: { fromStorage?: boolean } = {}): Promise<void> {
     const keys = [...(await listAll(backend, PREFIX_INDEX, signal)).keys()];
-    const files = await readIndexFiles(backend, encKey, keys, options.fromStorage === true ? undefined : this.#cache, signal);
-    await this.#cache?.keepOnly('index', keys);
+    const files = await readIndexFiles(backend, encKey, keys, options.fromStorage === true ? FileCache.OFF : this.#cache, signal);
+    await this.#cache.keepOnly('index', keys);
     this.clear();
     for (const { key, file } of files) this.addPacks(key.slice(PREFIX_INDEX.length), decodePacks(file, key));
   }
@@ -100,22 +100,26 @@ async function readIndexFiles(
   backend: Backend,
   encKey: Uint8Array,
   keys: string[],
-  cache: FileCache | undefined,
+  cache: FileCache,
   signal?: AbortSignal,
 ): Promise<{ key: string; file: IndexFile }[]> {
-  const fetch = (key: string) => async (): Promise<Uint8Array> => {
+  const fetch = async (key: string): Promise<Uint8Array> => {
     try {
       return await backend.get(key, undefined, signal);
     } catch (err) {
       throw storageFailure(err, `read ${key}`);
     }
   };
-  // The id is the SHA-256 of the stored bytes: a cached copy of another file is told apart too.
-  const decode = (key: string) => (bytes: Uint8Array): IndexFile => {
-    if (sha256Hex(bytes) !== key.slice(PREFIX_INDEX.length)) throw new RepriseError('REPRISE_INTEGRITY', `${key}: its bytes do not hash to its id`);
-    return unsealJson<IndexFile>(encKey, bytes, key);
-  };
-  return mapLimit(keys, 8, async (key) => ({ key, file: cache ? await cache.read(key, fetch(key), decode(key)) : decode(key)(await fetch(key)()) }));
+  return mapLimit(keys, 8, async (key) => ({ key, file: await cache.read(key, () => fetch(key), (bytes) => openIndexFile(encKey, key, bytes)) }));
+}
+
+/**
+ * Checks that `bytes` are index file `key` (its id is the SHA-256 of its bytes, so a cached copy
+ * of another file is told apart too) and opens them. Throws REPRISE_INTEGRITY. Pure.
+ */
+function openIndexFile(encKey: Uint8Array, key: string, bytes: Uint8Array): IndexFile {
+  if (sha256Hex(bytes) !== key.slice(PREFIX_INDEX.length)) throw new RepriseError('REPRISE_INTEGRITY', `${key}: its bytes do not hash to its id`);
+  return unsealJson<IndexFile>(encKey, bytes, key);
 }
 
 /**

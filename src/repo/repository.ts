@@ -109,7 +109,7 @@ export class Repository implements RepositoryHandle {
   ) {
     this.lockTiming = { ...DEFAULT_LOCK_TIMING, ...tuning.lockTiming };
     const gear = gearTable(Buffer.from(config.gearSeed, 'base64'));
-    const cache = new FileCache(backend, config.id, tuning.cacheDir);
+    const cache = FileCache.for(backend, config.id, tuning.cacheDir);
     this.ctx = {
       id: config.id,
       backend,

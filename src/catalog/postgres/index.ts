@@ -15,7 +15,9 @@ import {
   orphansAmong,
   PROCESS_LOST,
   recordRow,
+  RUNNING_COLUMNS,
   startRow,
+  type RunningRow,
   type RunRow,
 } from '../run-values.js';
 import { POSTGRES_MIGRATIONS, SCHEMA } from './migrations.js';
@@ -197,14 +199,8 @@ class PostgresCatalog implements Catalog {
 
   async settleOrphans(ended?: (process: ProcessIdentity) => boolean): Promise<number> {
     return this.#guard('settleOrphans', async () => {
-      const running = await this.#pool.query<{ id: string; host: string; pid: number | null; process_namespace: string | null; process_started_at: Date | null }>(
-        `SELECT id, host, pid, process_namespace, process_started_at FROM ${this.#runs} WHERE status = 'running' AND host = $1`,
-        [hostname()],
-      );
-      const orphans = orphansAmong(
-        running.rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, processNamespace: r.process_namespace, processStartedAt: r.process_started_at })),
-        ended,
-      );
+      const running = await this.#pool.query<RunningRow>(`SELECT ${RUNNING_COLUMNS} FROM ${this.#runs} WHERE status = 'running' AND host = $1`, [hostname()]);
+      const orphans = orphansAmong(running.rows, ended);
       const noticedAt = new Date();
       let settled = 0;
       for (const run of orphans) {

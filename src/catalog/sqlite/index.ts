@@ -15,7 +15,9 @@ import {
   orphansAmong,
   PROCESS_LOST,
   recordRow,
+  RUNNING_COLUMNS,
   startRow,
+  type RunningRow,
   type RunRow,
 } from '../run-values.js';
 import { tryTakeLock } from './lock.js';
@@ -196,19 +198,8 @@ class SqliteCatalog implements Catalog {
 
   async settleOrphans(ended?: (process: ProcessIdentity) => boolean): Promise<number> {
     return this.#guard('settleOrphans', () => {
-      const running = this.#db
-        .prepare(`SELECT id, host, pid, process_namespace, process_started_at FROM runs WHERE status = 'running' AND host = ?`)
-        .all(hostname()) as Array<{ id: string; host: string; pid: number | null; process_namespace: string | null; process_started_at: number | null }>;
-      const orphans = orphansAmong(
-        running.map((r) => ({
-          id: r.id,
-          host: r.host,
-          pid: r.pid,
-          processNamespace: r.process_namespace,
-          processStartedAt: r.process_started_at === null ? null : new Date(r.process_started_at),
-        })),
-        ended,
-      );
+      const running = this.#db.prepare(`SELECT ${RUNNING_COLUMNS} FROM runs WHERE status = 'running' AND host = ?`).all(hostname()) as RunningRow[];
+      const orphans = orphansAmong(running, ended);
       if (orphans.length === 0) return 0;
       const noticedAt = new Date();
       const update = this.#db.prepare(`UPDATE runs SET status = ?, error_code = ?, error_message = ? WHERE id = ? AND status = 'running'`);
